@@ -81,3 +81,12 @@ func OpenBlob(dst []byte, k *crypto.Key, h Handle, sealed []byte) ([]byte, error
 	var ad [1 + crypto.IDSize]byte
 	return k.Open(dst, sealed, blobAD(&ad, h))
 }
+
+// Blob locates one blob inside a pack. Offsets and lengths are limited to
+// 32 bits: a pack is smaller than 4 GiB (see MaxPackSize).
+type Blob struct {
+	ID        crypto.ID
+	Offset    uint32 // of the sealed blob from the start of the pack
+	Length    uint32 // of the sealed blob: nonce, ciphertext and tag
+	RawLength uint32 // of the data before compression
+}

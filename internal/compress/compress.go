@@ -50,7 +50,7 @@ func encoder(l Level) *zstd.Encoder {
 			Better: zstd.SpeedBetterCompression, Best: zstd.SpeedBestCompression}
 		var err error
 		e.enc, err = zstd.NewWriter(nil, zstd.WithEncoderLevel(levels[l]),
-			zstd.WithEncoderCRC(false), zstd.WithZeroFrames(true), zstd.WithEncoderConcurrency(1<<10))
+			zstd.WithEncoderCRC(false), zstd.WithZeroFrames(true), zstd.WithLowerEncoderMem(true))
 		if err != nil {
 			panic(err) // only bad options fail, and these are fixed
 		}
