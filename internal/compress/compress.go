@@ -50,7 +50,10 @@ func encoder(l Level) *zstd.Encoder {
 			Better: zstd.SpeedBetterCompression, Best: zstd.SpeedBestCompression}
 		var err error
 		e.enc, err = zstd.NewWriter(nil, zstd.WithEncoderLevel(levels[l]),
-			zstd.WithEncoderCRC(false), zstd.WithZeroFrames(true), zstd.WithLowerEncoderMem(true))
+			zstd.WithEncoderCRC(false), zstd.WithZeroFrames(true), zstd.WithLowerEncoderMem(true),
+			// Single-segment frames always carry their content size, even
+			// under 256 bytes; Decode relies on it to bound memory.
+			zstd.WithSingleSegment(true))
 		if err != nil {
 			panic(err) // only bad options fail, and these are fixed
 		}

@@ -1,0 +1,60 @@
+package repo
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/cairnbackup/cairn/crypto"
+	"github.com/cairnbackup/cairn/internal/compress"
+	"github.com/cairnbackup/cairn/pack"
+	"github.com/cairnbackup/cairn/repo/backend"
+)
+
+// LoadBlob loads a blob, authenticates and decompresses it, checks that its
+// content hashes to its ID, and appends the content to dst[:0].
+// A blob the index does not know wraps ErrNotFound; a damaged one wraps
+// ErrCorrupt. Both name the blob, and the pack when known.
+func (r *Repository) LoadBlob(ctx context.Context, t BlobType, id ID, dst []byte) ([]byte, error) {
+	h := pack.Handle{Type: t, ID: id}
+	loc, ok := r.idx.Lookup(h)
+	if !ok {
+		return nil, &BlobError{Blob: h, Err: fmt.Errorf("not in index: %w", ErrNotFound)}
+	}
+	buf := blobBuffers.Get().(*blobBuffer)
+	defer blobBuffers.Put(buf)
+	ph := backend.Handle{Type: backend.PackFile, Name: loc.Pack.String()}
+	err := r.be.Load(ctx, ph, int(loc.Length), int64(loc.Offset), func(rd io.Reader) error {
+		buf.sealed = grow(buf.sealed[:0], int(loc.Length))
+		_, err := io.ReadFull(rd, buf.sealed)
+		return err
+	})
+	if err != nil {
+		return nil, &BlobError{Blob: h, Pack: loc.Pack, Err: err}
+	}
+	buf.plain, err = pack.OpenBlob(buf.plain[:0], r.key, h, buf.sealed)
+	if err != nil {
+		return nil, &BlobError{Blob: h, Pack: loc.Pack, Err: err}
+	}
+	out, err := compress.Decode(dst[:0], buf.plain, int(loc.RawLength))
+	if err != nil {
+		return nil, &BlobError{Blob: h, Pack: loc.Pack, Err: fmt.Errorf("%w: %w", err, ErrCorrupt)}
+	}
+	if len(out) != int(loc.RawLength) {
+		return nil, &BlobError{Blob: h, Pack: loc.Pack,
+			Err: fmt.Errorf("%d bytes, index says %d: %w", len(out), loc.RawLength, ErrCorrupt)}
+	}
+	if got := r.key.BlobID(out); got != id {
+		return nil, &BlobError{Blob: h, Pack: loc.Pack,
+			Err: fmt.Errorf("content hashes to %s: %w", got.Short(), crypto.ErrCorrupt)}
+	}
+	return out, nil
+}
+
+// grow returns b resized to n bytes, reallocating only if it must.
+func grow(b []byte, n int) []byte {
+	if cap(b) >= n {
+		return b[:n]
+	}
+	return make([]byte, n)
+}

@@ -1,0 +1,27 @@
+// Package repo is a cairn repository: creating and opening one, saving and
+// loading blobs with deduplication, snapshots and keys.
+//
+// A Repository is opened with a password from a backend.Backend (a local
+// directory, memory, object storage). Opening loads every index file into a
+// compact in-memory index, so looking up whether a blob exists costs no I/O.
+//
+// Writing happens in sessions: a Writer (Repository.NewWriter) takes blobs
+// from many goroutines, skips those the repository or the session already
+// has, compresses and seals the rest and spreads them at random over a few
+// open packs held in memory. A full pack is stored by the goroutine that
+// filled it; Flush stores the rest and then writes an index file. Blobs
+// become visible to other sessions only once an index file names them, and
+// Writer.SaveSnapshot flushes before it stores the snapshot, so every object
+// is written after what it depends on and a crash at any point leaves a valid
+// repository.
+//
+// Memory while writing is bounded by Options: about
+// (PackWriters + 1 + Uploads) × PackSize for packs, plus one chunk per
+// goroutine calling SaveBlob.
+//
+// Everything read back is verified: files against the hash that names them,
+// sealed data by its authentication tag, blobs by recomputing their ID.
+// Failures wrap ErrCorrupt, ErrNotFound, ErrWrongPassword or
+// ErrUnsupportedVersion, and name the object: a *FileError for files, a
+// *BlobError (with the pack) for blobs.
+package repo
