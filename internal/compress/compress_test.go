@@ -12,7 +12,7 @@ import (
 func TestRoundTrip(t *testing.T) {
 	random := make([]byte, 100<<10)
 	rand.Read(random)
-	text := bytes.Repeat([]byte("the quick brown fox jumps over the lazy dog\n"), 5000)
+	text := bytes.Repeat([]byte("the quick brown fox jumps over the lazy dog\n"), 200000) // 8.8 MB
 	for _, l := range []Level{Off, Fastest, Default, Better, Best} {
 		for name, data := range map[string][]byte{"empty": nil, "random": random, "text": text, "one": {7}} {
 			enc := Append([]byte("pre"), data, l)
