@@ -12,8 +12,9 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// indexLoaders is how many index files are fetched and decoded at once.
-const indexLoaders = 4
+// loadConcurrency is how many index files or snapshots are fetched and
+// decoded at once.
+const loadConcurrency = 4
 
 // loadIndex reads every index file and adds the live ones (those no other
 // file supersedes) to the in-memory index.
@@ -25,7 +26,7 @@ func (r *Repository) loadIndex(ctx context.Context) error {
 	var mu sync.Mutex
 	files := make(map[crypto.ID]*index.File, len(ids))
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(indexLoaders)
+	g.SetLimit(loadConcurrency)
 	for _, id := range ids {
 		g.Go(func() error {
 			f, err := r.loadIndexFile(gctx, id)

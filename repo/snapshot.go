@@ -130,7 +130,7 @@ func (r *Repository) Snapshots(ctx context.Context) ([]*Snapshot, error) {
 	var mu sync.Mutex
 	list := make([]*Snapshot, 0, len(ids))
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(indexLoaders)
+	g.SetLimit(loadConcurrency)
 	for _, id := range ids {
 		g.Go(func() error {
 			sn, err := r.LoadSnapshot(gctx, id)

@@ -155,10 +155,10 @@ func (w *Writer) stored(ctx context.Context, p index.Pack) error {
 }
 
 // writeIndex writes an index file for the stored packs if there are at least
-// min of them (and at least one).
-func (w *Writer) writeIndex(ctx context.Context, min int) error {
+// atLeast of them (and at least one).
+func (w *Writer) writeIndex(ctx context.Context, atLeast int) error {
 	w.mu.Lock()
-	if len(w.unindexed) == 0 || len(w.unindexed) < min {
+	if len(w.unindexed) == 0 || len(w.unindexed) < atLeast {
 		w.mu.Unlock()
 		return nil
 	}
