@@ -46,6 +46,16 @@ type Writer struct {
 
 	uploads    chan struct{} // semaphore bounding concurrent pack stores
 	indexEvery int
+
+	added WriterStats // under mu
+}
+
+// WriterStats counts the blobs a Writer stored that the repository did not
+// have.
+type WriterStats struct {
+	Blobs       uint64
+	Bytes       uint64 // their content
+	StoredBytes uint64 // compressed and sealed
 }
 
 // NewWriter starts a write session.
@@ -94,6 +104,11 @@ func (w *Writer) saveBlob(ctx context.Context, h pack.Handle, data []byte) (bool
 		w.fail(err)
 		return false, err
 	}
+	w.mu.Lock()
+	w.added.Blobs++
+	w.added.Bytes += uint64(len(data))
+	w.added.StoredBytes += uint64(len(buf.sealed))
+	w.mu.Unlock()
 	return false, nil
 }
 
@@ -106,6 +121,13 @@ func (w *Writer) claim(h pack.Handle) bool {
 	}
 	w.pending[h] = struct{}{}
 	return true
+}
+
+// Stats returns what the Writer has stored so far.
+func (w *Writer) Stats() WriterStats {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.added
 }
 
 // broken returns the error that broke the Writer, if any.

@@ -1,0 +1,200 @@
+package repo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+
+	"github.com/cairnbackup/cairn/chunk"
+	"github.com/cairnbackup/cairn/pack"
+	"github.com/cairnbackup/cairn/source"
+)
+
+// fileJob is a file being read and stored. pending counts the reading plus
+// each chunk not yet stored; done closes when it reaches zero.
+type fileJob struct {
+	entry   source.Entry
+	content []ID // filled by the reader (length) and savers (values), under mu
+	mu      sync.Mutex
+	pending atomic.Int64
+	failed  atomic.Bool
+	done    chan struct{}
+	read    chan struct{} // closed when reading ended; sequential sources only
+}
+
+func (j *fileJob) release() {
+	if j.pending.Add(-1) == 0 {
+		close(j.done)
+	}
+}
+
+// blobJob is one chunk on its way to a saver.
+type blobJob struct {
+	job *fileJob
+	i   int
+	buf *[]byte
+}
+
+var chunkBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// file queues a file for reading, unless the parent snapshot has it.
+func (a *archiver) file(ctx context.Context, e *source.Entry, it *item, prev *Tree) error {
+	var p *Node
+	if prev != nil {
+		p = prev.Find(it.node.Path)
+	}
+	if a.unchanged(e, p) {
+		it.node.Content = p.Content
+		it.class = &a.filesUnchanged
+		a.filesDone.Add(1)
+		a.bytesSkipped.Add(uint64(e.Size))
+		return nil
+	}
+	it.class = &a.filesNew
+	if p != nil {
+		it.class = &a.filesChanged
+	}
+	j := &fileJob{entry: *e, done: make(chan struct{})}
+	j.pending.Store(1)
+	if a.seq {
+		j.read = make(chan struct{})
+	}
+	it.job = j
+	select {
+	case a.files <- j:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if a.seq {
+		select {
+		case <-j.read:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// unchanged reports whether the parent snapshot's node p can stand for e
+// without reading it.
+func (a *archiver) unchanged(e *source.Entry, p *Node) bool {
+	if p == nil || p.Type != source.TypeFile || p.Hardlink != "" || p.Size != e.Size ||
+		!p.ModTime.Equal(e.ModTime) ||
+		(!a.opts.IgnoreCtime && !p.ChangeTime.Equal(e.ChangeTime)) ||
+		(!a.opts.IgnoreInode && p.Inode != e.Inode) {
+		return false
+	}
+	for _, id := range p.Content {
+		if loc, ok := a.r.idx.Lookup(pack.Handle{Type: pack.DataBlob, ID: id}); !ok || loc.Condemned {
+			return false
+		}
+	}
+	return true
+}
+
+// readFiles reads queued files until the queue closes.
+func (a *archiver) readFiles(ctx context.Context) error {
+	ch, err := chunk.New(a.r.Polynomial(), a.params)
+	if err != nil {
+		return err
+	}
+	for j := range a.files {
+		if err := a.readFile(ctx, ch, j); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readFile cuts one file into chunks for the savers. Problems with the
+// file are warnings; only cancellation is an error.
+func (a *archiver) readFile(ctx context.Context, ch *chunk.Chunker, j *fileJob) error {
+	defer j.release()
+	if j.read != nil {
+		defer close(j.read)
+	}
+	path := j.entry.Path
+	if j.entry.Open == nil {
+		j.failed.Store(true)
+		a.warn(path, errors.New("source gave no way to read the file"))
+		return nil
+	}
+	rc, err := j.entry.Open()
+	if err != nil {
+		j.failed.Store(true)
+		a.warn(path, err)
+		return nil
+	}
+	ch.Reset(&countReader{r: rc, n: &a.bytesRead})
+	a.current.Store(&j.entry.Path)
+	n, err := a.chunkFile(ctx, ch, j)
+	cerr := rc.Close()
+	switch {
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case err != nil:
+		j.failed.Store(true)
+		a.warn(path, err)
+	case cerr != nil && !errors.Is(cerr, source.ErrChanged):
+		j.failed.Store(true)
+		a.warn(path, cerr)
+	case cerr != nil:
+		a.warn(path, cerr) // stored as read
+	case n != j.entry.Size:
+		a.warn(path, fmt.Errorf("read %d bytes, expected %d: %w", n, j.entry.Size, source.ErrChanged))
+	}
+	a.filesDone.Add(1)
+	return nil
+}
+
+// chunkFile sends the chunks of the file to the savers and returns the
+// bytes read.
+func (a *archiver) chunkFile(ctx context.Context, ch *chunk.Chunker, j *fileJob) (int64, error) {
+	var n int64
+	for i := 0; ; i++ {
+		buf := chunkBuffers.Get().(*[]byte)
+		data, err := ch.Next(*buf)
+		if err != nil {
+			chunkBuffers.Put(buf)
+			if err == io.EOF {
+				return n, nil
+			}
+			return n, err
+		}
+		*buf = data
+		n += int64(len(data))
+		if err := a.mem.Acquire(ctx, int64(len(data))); err != nil {
+			return n, err
+		}
+		j.mu.Lock()
+		j.content = append(j.content, ID{})
+		j.mu.Unlock()
+		j.pending.Add(1)
+		select {
+		case a.blobs <- blobJob{job: j, i: i, buf: buf}:
+		case <-ctx.Done():
+			return n, ctx.Err()
+		}
+	}
+}
+
+// saveBlobs stores chunks until the queue closes.
+func (a *archiver) saveBlobs(ctx context.Context) error {
+	for b := range a.blobs {
+		data := *b.buf
+		id, _, err := a.w.SaveBlob(ctx, pack.DataBlob, data)
+		a.mem.Release(int64(len(data)))
+		chunkBuffers.Put(b.buf)
+		if err != nil {
+			return err
+		}
+		b.job.mu.Lock()
+		b.job.content[b.i] = id
+		b.job.mu.Unlock()
+		b.job.release()
+	}
+	return nil
+}

@@ -1,0 +1,96 @@
+package repo
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"time"
+)
+
+// ErrPartialSnapshot is wrapped by the error Backup returns when it saved a
+// snapshot but could not read some files. The snapshot is returned too; its
+// Summary.Errors names the files.
+var ErrPartialSnapshot = errors.New("snapshot saved, but some files could not be read")
+
+// DefaultMaxInFlight is how many bytes of file content a backup holds in
+// memory at most, read but not yet stored.
+const DefaultMaxInFlight = 64 << 20
+
+// BackupOptions tune Backup. The zero value backs up incrementally from the
+// latest snapshot of the same source and host.
+type BackupOptions struct {
+	Host string   // default: os.Hostname
+	Tags []string // stored sorted
+	Time time.Time
+
+	// Parent is the snapshot to compare with. Nil means the latest one
+	// with the same host, source kind and paths, unless NoParent is set.
+	Parent   *ID
+	NoParent bool
+	// A file whose size, mtime, ctime and inode match the parent's is not
+	// read. These relax the test, for file systems whose ctime or inode
+	// numbers are not stable (network mounts, some FUSE and overlay setups).
+	IgnoreCtime bool
+	IgnoreInode bool
+
+	// Readers is how many files are read at once; default 2 × GOMAXPROCS,
+	// at least 4. Blobs are hashed, compressed and sealed on GOMAXPROCS
+	// goroutines.
+	Readers int
+	// MaxInFlight caps the bytes read but not yet stored; default
+	// DefaultMaxInFlight, raised to the repository's largest chunk.
+	MaxInFlight int64
+
+	// Progress, if set, is called every ProgressInterval (default 1 s)
+	// and once at the end, from one goroutine at a time.
+	Progress         func(Progress)
+	ProgressInterval time.Duration
+	// Warn, if set, is called for every file that could not be read or
+	// changed while it was read, from one goroutine at a time.
+	Warn func(path string, err error)
+
+	ProgramVersion string
+}
+
+// Progress is a backup's state, as reported to BackupOptions.Progress.
+type Progress struct {
+	Files      uint64 // regular files done, read or not
+	Dirs       uint64
+	Bytes      uint64 // content bytes of the files done
+	BytesRead  uint64 // content bytes read from the source
+	BytesNew   uint64 // blob bytes new to the repository, before compression
+	Errors     uint64
+	Current    string // a path being worked on
+	TotalFiles uint64 // 0 when not (yet) known
+	TotalBytes uint64
+	Elapsed    time.Duration
+	Done       bool // the last call
+}
+
+func (o BackupOptions) withDefaults(chunkMax uint32) (BackupOptions, error) {
+	if o.Host == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return o, fmt.Errorf("backup: host name: %w", err)
+		}
+		o.Host = h
+	}
+	if o.Time.IsZero() {
+		o.Time = time.Now()
+	}
+	if o.Readers <= 0 {
+		o.Readers = max(4, 2*runtime.GOMAXPROCS(0))
+	}
+	if o.MaxInFlight <= 0 {
+		o.MaxInFlight = DefaultMaxInFlight
+	}
+	o.MaxInFlight = max(o.MaxInFlight, int64(chunkMax))
+	if o.ProgressInterval <= 0 {
+		o.ProgressInterval = time.Second
+	}
+	if o.Parent != nil && o.NoParent {
+		return o, errors.New("backup: both Parent and NoParent set")
+	}
+	return o, nil
+}
