@@ -40,6 +40,15 @@ type blobJob struct {
 
 var chunkBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
+// putChunkBuffer pools a chunk buffer unless it is much larger than the
+// chunk it last held, so one huge chunk does not pin its size on the pool.
+func putChunkBuffer(b *[]byte) {
+	if cap(*b) > 2*len(*b) && cap(*b) > 1<<20 {
+		return
+	}
+	chunkBuffers.Put(b)
+}
+
 // file queues a file for reading, unless the parent snapshot has it.
 func (a *archiver) file(ctx context.Context, e *source.Entry, it *item, prev *Tree) error {
 	var p *Node
@@ -158,7 +167,7 @@ func (a *archiver) chunkFile(ctx context.Context, ch *chunk.Chunker, j *fileJob)
 		buf := chunkBuffers.Get().(*[]byte)
 		data, err := ch.Next(*buf)
 		if err != nil {
-			chunkBuffers.Put(buf)
+			putChunkBuffer(buf)
 			if err == io.EOF {
 				return n, nil
 			}
@@ -166,7 +175,8 @@ func (a *archiver) chunkFile(ctx context.Context, ch *chunk.Chunker, j *fileJob)
 		}
 		*buf = data
 		n += int64(len(data))
-		if err := a.mem.Acquire(ctx, int64(len(data))); err != nil {
+		// Count the buffer's capacity: that is the memory it holds.
+		if err := a.mem.Acquire(ctx, int64(cap(data))); err != nil {
 			return n, err
 		}
 		j.mu.Lock()
@@ -186,8 +196,8 @@ func (a *archiver) saveBlobs(ctx context.Context) error {
 	for b := range a.blobs {
 		data := *b.buf
 		id, _, err := a.w.SaveBlob(ctx, pack.DataBlob, data)
-		a.mem.Release(int64(len(data)))
-		chunkBuffers.Put(b.buf)
+		a.mem.Release(int64(cap(data)))
+		putChunkBuffer(b.buf)
 		if err != nil {
 			return err
 		}
