@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"io/fs"
 	"slices"
 
 	"github.com/cairnbackup/cairn/pack"
@@ -69,39 +68,4 @@ func saveTree(ctx context.Context, w *Writer, t *Tree, buf []byte) (ID, []byte, 
 	buf = encodeTree(buf[:0], t)
 	id, _, err := w.SaveBlob(ctx, pack.TreeBlob, buf)
 	return id, buf, err
-}
-
-// perm bits as stored: the Unix 07777 layout.
-const (
-	unixSetuid = 0o4000
-	unixSetgid = 0o2000
-	unixSticky = 0o1000
-)
-
-func permToUnix(p fs.FileMode) uint64 {
-	u := uint64(p.Perm())
-	if p&fs.ModeSetuid != 0 {
-		u |= unixSetuid
-	}
-	if p&fs.ModeSetgid != 0 {
-		u |= unixSetgid
-	}
-	if p&fs.ModeSticky != 0 {
-		u |= unixSticky
-	}
-	return u
-}
-
-func permFromUnix(u uint64) fs.FileMode {
-	p := fs.FileMode(u & 0o777)
-	if u&unixSetuid != 0 {
-		p |= fs.ModeSetuid
-	}
-	if u&unixSetgid != 0 {
-		p |= fs.ModeSetgid
-	}
-	if u&unixSticky != 0 {
-		p |= fs.ModeSticky
-	}
-	return p
 }

@@ -47,7 +47,7 @@ func appendTime(b []byte, t time.Time) []byte {
 func encodeNode(b []byte, n *Node) []byte {
 	b = appendString(b, n.Path)
 	b = append(b, byte(n.Type))
-	b = binary.AppendUvarint(b, permToUnix(n.Perm))
+	b = binary.AppendUvarint(b, uint64(source.UnixPerm(n.Perm)))
 	b = binary.AppendUvarint(b, uint64(n.UID))
 	b = binary.AppendUvarint(b, uint64(n.GID))
 	b = appendString(b, n.User)
@@ -216,7 +216,7 @@ func (d *treeDecoder) node(n *Node) {
 	if perm > 0o7777 {
 		d.fail("entry %q: bad mode %o", n.Path, perm)
 	}
-	n.Perm = permFromUnix(perm)
+	n.Perm = source.PermFromUnix(uint32(perm))
 	n.UID, n.GID = d.uint32(), d.uint32()
 	n.User, n.Group = d.string(), d.string()
 	n.Size = int64(d.uvarint())

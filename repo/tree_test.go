@@ -67,12 +67,6 @@ func TestTreeDecodeRejects(t *testing.T) {
 	require.ErrorIs(t, err, ErrCorrupt, "self not named .")
 }
 
-func TestPermBits(t *testing.T) {
-	for _, u := range []uint64{0, 0o777, 0o4755, 0o2755, 0o1777, 0o7000} {
-		require.Equal(t, u, permToUnix(permFromUnix(u)))
-	}
-}
-
 func FuzzDecodeTree(f *testing.F) {
 	f.Add(encodeTree(nil, sampleTree()))
 	f.Add(encodeTree(nil, &Tree{}))

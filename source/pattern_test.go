@@ -1,6 +1,7 @@
 package source
 
 import (
+	"io/fs"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -53,4 +54,11 @@ func TestValidPath(t *testing.T) {
 	for _, p := range []string{"", "..", "a/../b", "/a", "a//b", "a/", "./a", "a/.", "a\x00b"} {
 		require.ErrorIs(t, ValidPath(p), ErrUnsafePath, p)
 	}
+}
+
+func TestUnixPerm(t *testing.T) {
+	for _, m := range []uint32{0, 0o644, 0o777, 0o4755, 0o2750, 0o1777, 0o7000} {
+		require.Equal(t, m, UnixPerm(PermFromUnix(m)), "%o", m)
+	}
+	require.Equal(t, fs.ModeSetuid|fs.ModeSticky|0o700, PermFromUnix(0o5700|0o100000))
 }

@@ -26,15 +26,11 @@ func runDump(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	r, err := a.open(ctx)
+	r, sn, err := a.openSnapshot(ctx, args[0])
 	if err != nil {
 		return err
 	}
 	defer r.Close()
-	sn, err := findSnapshot(ctx, r, args[0])
-	if err != nil {
-		return err
-	}
 	fsys, err := r.FS(ctx, sn.ID)
 	if err != nil {
 		return err

@@ -123,6 +123,20 @@ func hasConfig(dir string) bool {
 	return !errors.Is(err, fs.ErrNotExist)
 }
 
+// openSnapshot opens the repository and resolves snapshot s in it.
+func (a *app) openSnapshot(ctx context.Context, s string) (*repo.Repository, *repo.Snapshot, error) {
+	r, err := a.open(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	sn, err := findSnapshot(ctx, r, s)
+	if err != nil {
+		r.Close()
+		return nil, nil, err
+	}
+	return r, sn, nil
+}
+
 // findSnapshot resolves "latest", an ID or an ID prefix.
 func findSnapshot(ctx context.Context, r *repo.Repository, s string) (*repo.Snapshot, error) {
 	sn, err := r.FindSnapshot(ctx, s)

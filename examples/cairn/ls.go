@@ -47,15 +47,11 @@ func (c *lsCmd) run(ctx context.Context, a *app, args []string) error {
 			return err
 		}
 	}
-	r, err := a.open(ctx)
+	r, sn, err := a.openSnapshot(ctx, args[0])
 	if err != nil {
 		return err
 	}
 	defer r.Close()
-	sn, err := findSnapshot(ctx, r, args[0])
-	if err != nil {
-		return err
-	}
 	fsys, err := r.FS(ctx, sn.ID)
 	if err != nil {
 		return err

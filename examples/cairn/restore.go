@@ -67,15 +67,11 @@ func (c *restoreCmd) run(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	r, err := a.open(ctx)
+	r, sn, err := a.openSnapshot(ctx, args[0])
 	if err != nil {
 		return err
 	}
 	defer r.Close()
-	sn, err := findSnapshot(ctx, r, args[0])
-	if err != nil {
-		return err
-	}
 	t := fs.Into(c.target, fs.TargetOptions{Overwrite: overwrite, NoOwner: c.noOwner, Warn: a.fileWarning})
 
 	line := a.progressLine()

@@ -25,7 +25,7 @@ func (w *walker) entry(rel, abs string, st *unix.Stat_t) (*source.Entry, error) 
 	e := &source.Entry{
 		Path:       rel,
 		Type:       typ,
-		Perm:       perm(st.Mode),
+		Perm:       source.PermFromUnix(st.Mode),
 		UID:        st.Uid,
 		GID:        st.Gid,
 		ModTime:    timeOf(st.Mtim),
@@ -132,22 +132,6 @@ func fileType(mode uint32) (source.Type, bool) {
 		return source.TypeSocket, true
 	}
 	return 0, false
-}
-
-// perm maps the raw mode's permission and special bits to io/fs bits; the
-// positions differ, so they are moved one by one.
-func perm(mode uint32) iofs.FileMode {
-	p := iofs.FileMode(mode & 0o777)
-	if mode&unix.S_ISUID != 0 {
-		p |= iofs.ModeSetuid
-	}
-	if mode&unix.S_ISGID != 0 {
-		p |= iofs.ModeSetgid
-	}
-	if mode&unix.S_ISVTX != 0 {
-		p |= iofs.ModeSticky
-	}
-	return p
 }
 
 func timeOf(ts unix.Timespec) time.Time { return time.Unix(ts.Unix()) }

@@ -2,7 +2,6 @@ package fs
 
 import (
 	"fmt"
-	iofs "io/fs"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -29,24 +28,10 @@ type pendingDir struct {
 }
 
 func restoreMetaOf(e *source.Entry) restoreMeta {
-	m := restoreMeta{mode: restoreMode(e.Perm), uid: e.UID, gid: e.GID, xattrs: e.Xattrs}
+	m := restoreMeta{mode: source.UnixPerm(e.Perm), uid: e.UID, gid: e.GID, xattrs: e.Xattrs}
 	if !e.ModTime.IsZero() {
 		ts, err := unix.TimeToTimespec(e.ModTime)
 		m.mtime, m.hasTime = ts, err == nil
-	}
-	return m
-}
-
-func restoreMode(p iofs.FileMode) uint32 {
-	m := uint32(p.Perm())
-	if p&iofs.ModeSetuid != 0 {
-		m |= unix.S_ISUID
-	}
-	if p&iofs.ModeSetgid != 0 {
-		m |= unix.S_ISGID
-	}
-	if p&iofs.ModeSticky != 0 {
-		m |= unix.S_ISVTX
 	}
 	return m
 }

@@ -3,19 +3,11 @@ package tar
 import (
 	"archive/tar"
 	"fmt"
-	"io/fs"
 	"math"
 	"slices"
 	"strings"
 
 	"github.com/cairnbackup/cairn/source"
-)
-
-// The set-id and sticky bits of a tar header's mode (c_ISUID and friends).
-const (
-	modeSetuid = 0o4000
-	modeSetgid = 0o2000
-	modeSticky = 0o1000
 )
 
 const xattrPrefix = "SCHILY.xattr."
@@ -64,7 +56,7 @@ func newEntry(hdr *tar.Header, p string, t source.Type) (*source.Entry, error) {
 	e := &source.Entry{
 		Path:       p,
 		Type:       t,
-		Perm:       perm(hdr.Mode),
+		Perm:       source.PermFromUnix(uint32(hdr.Mode & 0o7777)),
 		UID:        uint32(hdr.Uid),
 		GID:        uint32(hdr.Gid),
 		User:       hdr.Uname,
@@ -83,36 +75,6 @@ func newEntry(hdr *tar.Header, p string, t source.Type) (*source.Entry, error) {
 		e.Rdev = makedev(uint32(hdr.Devmajor), uint32(hdr.Devminor))
 	}
 	return e, nil
-}
-
-// perm maps a tar mode to permission bits.
-func perm(mode int64) fs.FileMode {
-	p := fs.FileMode(mode & 0o777)
-	if mode&modeSetuid != 0 {
-		p |= fs.ModeSetuid
-	}
-	if mode&modeSetgid != 0 {
-		p |= fs.ModeSetgid
-	}
-	if mode&modeSticky != 0 {
-		p |= fs.ModeSticky
-	}
-	return p
-}
-
-// tarMode is the inverse of perm.
-func tarMode(p fs.FileMode) int64 {
-	m := int64(p.Perm())
-	if p&fs.ModeSetuid != 0 {
-		m |= modeSetuid
-	}
-	if p&fs.ModeSetgid != 0 {
-		m |= modeSetgid
-	}
-	if p&fs.ModeSticky != 0 {
-		m |= modeSticky
-	}
-	return m
 }
 
 // xattrs collects the extended attributes of PAX records, sorted by name.

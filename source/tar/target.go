@@ -92,7 +92,7 @@ func header(e *source.Entry) (*tar.Header, error) {
 	}
 	hdr := &tar.Header{
 		Name:       e.Path,
-		Mode:       tarMode(e.Perm),
+		Mode:       int64(source.UnixPerm(e.Perm)),
 		Uid:        int(e.UID),
 		Gid:        int(e.GID),
 		Uname:      e.User,
