@@ -283,6 +283,9 @@ func (a *archiver) settle(ctx context.Context, it *item) (bool, error) {
 			return false, nil
 		}
 		it.node.Content = j.content
+		if it.node.Size < 0 {
+			it.node.Size = j.size
+		}
 		it.job = nil
 	}
 	if it.class != nil {

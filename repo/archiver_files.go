@@ -18,6 +18,7 @@ import (
 type fileJob struct {
 	entry   source.Entry
 	content []ID // filled by the reader (length) and savers (values), under mu
+	size    int64 // bytes read, set by the reader
 	mu      sync.Mutex
 	pending atomic.Int64
 	failed  atomic.Bool
@@ -132,6 +133,9 @@ func (a *archiver) readFile(ctx context.Context, ch *chunk.Chunker, j *fileJob) 
 		return nil
 	}
 	rc, err := j.entry.Open()
+	if errors.Is(err, source.ErrAbort) {
+		return fmt.Errorf("%s: %w", path, err)
+	}
 	if err != nil {
 		j.failed.Store(true)
 		a.warn(path, err)
@@ -141,7 +145,12 @@ func (a *archiver) readFile(ctx context.Context, ch *chunk.Chunker, j *fileJob) 
 	a.current.Store(&j.entry.Path)
 	n, err := a.chunkFile(ctx, ch, j)
 	cerr := rc.Close()
+	j.size = n
 	switch {
+	case errors.Is(err, source.ErrAbort):
+		return fmt.Errorf("%s: %w", path, err)
+	case errors.Is(cerr, source.ErrAbort):
+		return fmt.Errorf("%s: %w", path, cerr)
 	case ctx.Err() != nil:
 		return ctx.Err()
 	case err != nil:
@@ -152,7 +161,7 @@ func (a *archiver) readFile(ctx context.Context, ch *chunk.Chunker, j *fileJob) 
 		a.warn(path, cerr)
 	case cerr != nil:
 		a.warn(path, cerr) // stored as read
-	case n != j.entry.Size:
+	case j.entry.Size >= 0 && n != j.entry.Size:
 		a.warn(path, fmt.Errorf("read %d bytes, expected %d: %w", n, j.entry.Size, source.ErrChanged))
 	}
 	a.filesDone.Add(1)

@@ -57,7 +57,9 @@ func (r *Repository) Backup(ctx context.Context, src source.Source, opts BackupO
 	if err != nil {
 		return nil, fmt.Errorf("backup %s: %w", info.Description, err)
 	}
-	sn = a.snapshot(info, opts, root, parent)
+	// Asked again: a source may record what the walk found (a dump
+	// command's exit status and byte count).
+	sn = a.snapshot(src.Info(), opts, root, parent)
 	sn.Summary.Duration = time.Since(start)
 	if _, err := a.w.SaveSnapshot(ctx, sn); err != nil {
 		return nil, fmt.Errorf("backup %s: %w", info.Description, err)

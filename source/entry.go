@@ -73,7 +73,9 @@ type Entry struct {
 	UID, GID    uint32
 	User, Group string // names, when known
 
-	// Size is the content length of a regular file.
+	// Size is the content length of a regular file; -1 when it is not
+	// known before the content is read (a stream), in which case the
+	// consumer records the length it read.
 	Size       int64
 	ModTime    time.Time
 	ChangeTime time.Time // inode change time; for change detection only
@@ -124,6 +126,11 @@ func (e *Entry) Name() string {
 // changed while it was read. The content read is kept, and the change
 // reported.
 var ErrChanged = errors.New("file changed while it was read")
+
+// ErrAbort is wrapped by errors from a file's content (from Open, Read or
+// Close) that must fail the whole backup rather than leave the file out: a
+// dump command that failed half-way must never be stored as a good dump.
+var ErrAbort = errors.New("backup aborted")
 
 // ErrUnsafePath is wrapped by errors about paths that would escape the root
 // they belong to.

@@ -8,6 +8,8 @@ import (
 	iofs "io/fs"
 
 	"github.com/cairnbackup/cairn/repo"
+	"github.com/cairnbackup/cairn/source"
+	"github.com/cairnbackup/cairn/source/dump"
 	"github.com/cairnbackup/cairn/source/fs"
 )
 
@@ -19,19 +21,29 @@ type backupCmd struct {
 	oneFileSystem    bool
 	parent           string
 	force            bool
+	stdin            bool
+	stdinName        string
+	fromCommand      bool
 }
 
 func backupCommand() *command {
 	c := &backupCmd{}
 	return &command{
 		name:     "backup",
-		synopsis: "[flags] PATH...",
-		summary:  "back up directories, one snapshot per PATH",
+		synopsis: "[flags] PATH... | --stdin | --stdin-from-command -- CMD [ARG...]",
+		summary:  "back up directories (one snapshot per PATH), stdin or a command's output",
 		help: `Every PATH is a source of its own and becomes a snapshot of its own.
 Files unchanged since the parent snapshot (by default the latest one of the
 same host and path) are not read again. Files that cannot be read are
 reported as they are met; the snapshot is saved without them and the exit
-status is 3.`,
+status is 3.
+
+With --stdin, standard input is stored as one file. With
+--stdin-from-command, CMD runs and its output is stored as one file, for
+example: cairn backup --stdin-from-command -- pg_dump -Fc app
+If the command exits non-zero or is killed, or the input is empty, no
+snapshot is saved and the exit status is 1; the end of the command's stderr
+is in the error.`,
 		flags: c.flags,
 		run:   c.run,
 	}
@@ -45,10 +57,23 @@ func (c *backupCmd) flags(set *flag.FlagSet) {
 	set.BoolVar(&c.oneFileSystem, "one-file-system", false, "do not cross into other file systems")
 	set.StringVar(&c.parent, "parent", "", "compare with snapshot `ID` instead of the latest one (one PATH only)")
 	set.BoolVar(&c.force, "force", false, "read every file, do not compare with a parent snapshot")
+	set.BoolVar(&c.stdin, "stdin", false, "back up standard input as one file")
+	set.StringVar(&c.stdinName, "stdin-filename", "", "store --stdin or the command's output as `NAME` (default stdin, or the command's name + .dump)")
+	set.BoolVar(&c.fromCommand, "stdin-from-command", false, "run the command given after -- and back up its output")
 }
 
 func (c *backupCmd) run(ctx context.Context, a *app, paths []string) error {
 	switch {
+	case c.stdin && c.fromCommand:
+		return usageError(errors.New("backup: --stdin and --stdin-from-command exclude each other"))
+	case c.stdin && len(paths) > 0:
+		return usageError(errors.New("backup: --stdin takes no PATH"))
+	case c.fromCommand && len(paths) == 0:
+		return usageError(errors.New("backup: --stdin-from-command needs a command after --"))
+	case c.stdinName != "" && !c.stdin && !c.fromCommand:
+		return usageError(errors.New("backup: --stdin-filename goes with --stdin or --stdin-from-command"))
+	case c.stdin || c.fromCommand:
+		return c.runStream(ctx, a, paths)
 	case len(paths) == 0:
 		return usageError(errors.New("backup: give at least one PATH"))
 	case c.parent != "" && c.force:
@@ -56,23 +81,11 @@ func (c *backupCmd) run(ctx context.Context, a *app, paths []string) error {
 	case c.parent != "" && len(paths) > 1:
 		return usageError(errors.New("backup: --parent needs a single PATH, as every PATH is a snapshot of its own"))
 	}
-	r, err := a.open(ctx)
+	r, opts, err := c.setup(ctx, a)
 	if err != nil {
 		return err
 	}
 	defer r.Close()
-	opts := repo.BackupOptions{
-		Host: c.host, Tags: c.tags, NoParent: c.force,
-		ProgressInterval: progressInterval, ProgramVersion: programVersion,
-		Warn: a.fileWarning,
-	}
-	if c.parent != "" {
-		sn, err := findSnapshot(ctx, r, c.parent)
-		if err != nil {
-			return fmt.Errorf("parent: %w", err)
-		}
-		opts.Parent = &sn.ID
-	}
 	var failed, partial []error
 	for _, p := range paths {
 		if ctx.Err() != nil {
@@ -95,8 +108,48 @@ func (c *backupCmd) run(ctx context.Context, a *app, paths []string) error {
 	return errors.Join(partial...)
 }
 
+// setup opens the repository and gathers the backup options.
+func (c *backupCmd) setup(ctx context.Context, a *app) (*repo.Repository, repo.BackupOptions, error) {
+	opts := repo.BackupOptions{
+		Host: c.host, Tags: c.tags, NoParent: c.force,
+		ProgressInterval: progressInterval, ProgramVersion: programVersion,
+		Warn: a.fileWarning,
+	}
+	r, err := a.open(ctx)
+	if err != nil {
+		return nil, opts, err
+	}
+	if c.parent != "" {
+		sn, err := findSnapshot(ctx, r, c.parent)
+		if err != nil {
+			r.Close()
+			return nil, opts, fmt.Errorf("parent: %w", err)
+		}
+		opts.Parent = &sn.ID
+	}
+	return r, opts, nil
+}
+
+// runStream backs up stdin or a command's output as one file.
+func (c *backupCmd) runStream(ctx context.Context, a *app, command []string) error {
+	r, opts, err := c.setup(ctx, a)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	var src *dump.Source
+	if c.stdin {
+		src = dump.Reader(a.stdin, c.stdinName)
+	} else {
+		src = dump.Command(command[0], command[1:]...)
+		src.Name = c.stdinName
+		src.Stderr = a.stderr
+	}
+	return a.backupOne(ctx, r, src, opts)
+}
+
 // backupOne saves one source and reports the snapshot.
-func (a *app) backupOne(ctx context.Context, r *repo.Repository, src *fs.Source, opts repo.BackupOptions) error {
+func (a *app) backupOne(ctx context.Context, r *repo.Repository, src source.Source, opts repo.BackupOptions) error {
 	line := a.progressLine()
 	if line.on {
 		opts.Progress = func(p repo.Progress) {

@@ -50,6 +50,7 @@ type cli struct {
 	password string
 	env      []string            // more variables, KEY=VALUE
 	cred     *syscall.Credential // run as this user, if set
+	input    string              // standard input
 }
 
 type result struct {
@@ -65,6 +66,13 @@ func newCLI(t *testing.T) *cli {
 func (c *cli) on(t *testing.T) *cli {
 	d := *c
 	d.t = t
+	return &d
+}
+
+// feeding returns a copy of c that gives input on standard input.
+func (c *cli) feeding(input string) *cli {
+	d := *c
+	d.input = input
 	return &d
 }
 
@@ -94,7 +102,7 @@ func (c *cli) run(args ...string) result {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.cred}
 	}
 	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(c.input), &stdout, &stderr
 	err := cmd.Run()
 	code := 0
 	if err != nil {

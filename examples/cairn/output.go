@@ -26,6 +26,7 @@ type app struct {
 	json         bool
 	quiet        bool
 
+	stdin          io.Reader
 	stdout, stderr io.Writer
 	mu             sync.Mutex // serializes writes to stderr (warnings, progress)
 }
