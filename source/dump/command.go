@@ -56,6 +56,26 @@ func commandError(line string, err error, stderr *tailBuffer) error {
 	return ce
 }
 
+// waitDelay bounds how long Wait waits for a command's pipes to close
+// after it exited or was killed, in case children it left hold them.
+const waitDelay = 5 * time.Second
+
+// ownGroup runs cmd in a process group of its own, so that cancelling
+// kills the command and everything it started (the pg_dump behind a
+// wrapper script, both ends of a pipeline), not just the first process.
+func ownGroup(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return killGroup(cmd) }
+	cmd.WaitDelay = waitDelay
+}
+
+func killGroup(cmd *exec.Cmd) error {
+	if cmd.Process == nil {
+		return nil
+	}
+	return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+}
+
 // tailBuffer keeps the last StderrTail bytes written to it.
 type tailBuffer struct {
 	mu  sync.Mutex
@@ -99,6 +119,7 @@ func (s *Source) open(ctx context.Context) (io.ReadCloser, error) {
 		return st, nil
 	}
 	cmd := exec.CommandContext(ctx, s.path, s.args...)
+	ownGroup(cmd)
 	cmd.Dir = s.Dir
 	if len(s.Env) > 0 {
 		cmd.Env = append(os.Environ(), s.Env...)
@@ -137,7 +158,10 @@ func (st *stream) Close() error {
 	var err error
 	if st.cmd != nil {
 		if !st.eof {
-			st.cmd.Process.Kill() // the reader gave up: do not wait for more output
+			// The reader gave up: stop the command and all it started,
+			// and drop the pipe so nothing blocks writing to it.
+			killGroup(st.cmd)
+			st.out.Close()
 		}
 		err = commandError(res.Command, st.cmd.Wait(), st.stderr)
 		code := st.cmd.ProcessState.ExitCode()

@@ -30,4 +30,33 @@
 // per blob) and more blobs per file. The chunk sizes are fixed per
 // repository (repo.InitOptions.Chunking), so a repository that mostly holds
 // dumps may be created with smaller ones.
+//
+// What that buys depends on where a database's changes land in its dump.
+// Measured with BenchmarkDumpDedup in bench/ (a 2-core VM, PostgreSQL 15,
+// one run; chunk boundaries depend on each repository's secret key, so
+// blob counts vary a little between runs): a pgbench database at scale 10,
+// dumped as plain SQL (96.5 MB), then 10,000 pgbench transactions, then
+// dumped again. The second dump added, before compression:
+//
+//	chunks (min / avg / max)      added       share   data blobs in repo
+//	512 KiB / 1 MiB / 8 MiB       96.5 MB     100%        85   (default)
+//	64 KiB / 256 KiB / 2 MiB      96.5 MB     100%       380
+//	16 KiB / 64 KiB / 512 KiB     96.3 MB      99.8%    1416
+//	2 KiB / 8 KiB / 64 KiB        82.6 MB      85.6%   10051
+//	512 B / 2 KiB / 16 KiB        48.9 MB      50.7%   32205
+//	restic 0.14, backup --stdin   96.5 MB     100%     (its defaults)
+//
+// pgbench updates random rows of a 1-million-row table, and PostgreSQL
+// writes each updated row elsewhere in the table, so 10,000 transactions
+// change the dump about every 10 KB: at any chunk size that keeps the
+// index small, nearly every chunk of such a dump is new, for restic as for
+// cairn. (PostgreSQL 15.14 and later also start every plain dump with a
+// random \restrict key.) Dumps whose changes are clustered — append-mostly
+// tables, a few busy tables among many quiet ones — dedup well at the
+// default sizes; for a database like pgbench's, a small average (8 KiB or
+// less) is what saves space, at the cost of some 4 to 12 times the index
+// entries. Custom-format dumps (pg_dump -Fc) compress each table as one
+// stream and change almost entirely with any change; keep them for speed of
+// restore, and prefer plain dumps, which cairn compresses itself, where
+// dedup matters.
 package dump

@@ -139,16 +139,24 @@ func TestEmptyAllowed(t *testing.T) {
 }
 
 func TestCancelDuringDump(t *testing.T) {
-	r := newRepo(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	src := dump.Command("sh", "-c", "echo first bytes; exec sleep 30")
-	src.Stderr = io.Discard
-	go func() { time.Sleep(300 * time.Millisecond); cancel() }()
-	start := time.Now()
-	_, err := r.Backup(ctx, src, repo.BackupOptions{})
-	require.ErrorIs(t, err, context.Canceled)
-	require.Less(t, time.Since(start), 20*time.Second, "the command was stopped")
-	require.Zero(t, snapshots(t, r))
+	for name, script := range map[string]string{
+		"sleeping":         "echo first bytes; exec sleep 30",
+		"pipeline":         "yes dump-line | cat; sleep 30",
+		"background child": "sleep 30 & echo first bytes; wait", // the child holds the pipes
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := newRepo(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			src := dump.Command("sh", "-c", script)
+			src.Stderr = io.Discard
+			go func() { time.Sleep(300 * time.Millisecond); cancel() }()
+			start := time.Now()
+			_, err := r.Backup(ctx, src, repo.BackupOptions{})
+			require.ErrorIs(t, err, context.Canceled)
+			require.Less(t, time.Since(start), 3*time.Second, "the command and its children were stopped")
+			require.Zero(t, snapshots(t, r))
+		})
+	}
 }
 
 func TestMulti(t *testing.T) {

@@ -69,6 +69,7 @@ func (t *Target) Put(ctx context.Context, e *source.Entry, content io.Reader) er
 // run feeds in to the command and waits for it.
 func (t *Target) run(ctx context.Context, file string, in *exactReader) error {
 	cmd := exec.CommandContext(ctx, t.path, t.args...)
+	ownGroup(cmd)
 	cmd.Dir, cmd.Stdin, cmd.Stdout = t.Dir, in, t.Stdout
 	if len(t.Env) > 0 {
 		cmd.Env = append(os.Environ(), t.Env...)
