@@ -17,7 +17,7 @@ import (
 // each chunk not yet stored; done closes when it reaches zero.
 type fileJob struct {
 	entry   source.Entry
-	content []ID // filled by the reader (length) and savers (values), under mu
+	content []ID  // filled by the reader (length) and savers (values), under mu
 	size    int64 // bytes read, set by the reader
 	mu      sync.Mutex
 	pending atomic.Int64
