@@ -51,10 +51,10 @@ type restorer struct {
 	pending []source.Entry    // directories not yet put, outermost first
 	moved   map[string]string // hard link target → where its content went instead
 
-	files0, dirs, other, bytes, verified atomic.Uint64
-	current                              atomic.Pointer[string]
-	start                                time.Time
-	mu                                   sync.Mutex // serializes progress calls
+	filesDone, dirs, other, bytes, verified atomic.Uint64
+	current                                 atomic.Pointer[string]
+	start                                   time.Time
+	mu                                      sync.Mutex // serializes progress calls
 }
 
 type fileRestore struct {
@@ -120,7 +120,7 @@ func (rs *restorer) run(ctx context.Context, sn *Snapshot) error {
 		if err := rs.put(ctx, &rs.links[i], nil); err != nil {
 			return err
 		}
-		rs.files0.Add(1)
+		rs.filesDone.Add(1)
 	}
 	if err := rs.t.Close(ctx); err != nil {
 		return err
@@ -203,7 +203,7 @@ func (rs *restorer) report(done bool) {
 	if rs.opts.Progress == nil {
 		return
 	}
-	p := RestoreProgress{Files: rs.files0.Load(), Dirs: rs.dirs.Load(), Other: rs.other.Load(),
+	p := RestoreProgress{Files: rs.filesDone.Load(), Dirs: rs.dirs.Load(), Other: rs.other.Load(),
 		Bytes: rs.bytes.Load(), Verified: rs.verified.Load(), Elapsed: time.Since(rs.start), Done: done}
 	if c := rs.current.Load(); c != nil && !done {
 		p.Current = *c

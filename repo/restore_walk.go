@@ -192,7 +192,7 @@ func (rs *restorer) restoreFile(ctx context.Context, f fileRestore) error {
 	if err != nil {
 		return err
 	}
-	rs.files0.Add(1)
+	rs.filesDone.Add(1)
 	if rs.opts.Verify {
 		return rs.verify(ctx, f)
 	}
