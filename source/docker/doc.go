@@ -1,0 +1,34 @@
+// Package docker reads Docker named volumes as backup sources, through the
+// Docker Engine API (github.com/moby/moby/client).
+//
+// A volume is found by name, or volumes are found by label or compose
+// project with FindVolumes. Open inspects a volume, records what it is and
+// which containers use it (the snapshot's source details), and chooses how
+// to read it:
+//
+//   - direct (ModeDirect): the volume's mountpoint is a directory this
+//     process can read, so it is walked as a source/fs directory, with full
+//     metadata and incremental change detection against the parent
+//     snapshot. This needs the daemon on this host and the rights to read
+//     its volumes (root, usually).
+//   - helper (ModeHelper): a helper container is created, never started,
+//     with the volume mounted read-only at /volume, and the container
+//     archive endpoint streams the files as tar, turned into entries by
+//     source/tar (paths validated, hostile streams refused). This works
+//     against a remote daemon too. Content is then readable only in walk
+//     order, so this source is a source.Sequential.
+//
+// ModeAuto, the zero Mode, takes direct when the mountpoint can be read and
+// helper otherwise. Because the source.Sequential marker is found by type
+// assertion, Open returns a different type for each mode: *DirectVolume or
+// *HelperVolume.
+//
+// The helper image is made here without any registry: an empty tar is
+// imported as an image (HelperImage, labelled HelperLabel=true), once, and
+// reused. Helper containers carry the same label, so leftovers can be
+// found; each is removed by the source's tidy-up on every way out of a
+// backup (repo.Repository.Backup runs it).
+//
+// In both modes the snapshot paths are the volume name, so successive
+// backups of one volume find each other as parents, whatever the mode.
+package docker
