@@ -44,7 +44,7 @@ func (e *CommandError) Unwrap() error { return source.ErrAbort }
 
 // commandError turns exec's error for cmd into a *CommandError, or
 // returns it as is if the command did not run to an exit.
-func commandError(line string, err error, stderr *tailBuffer) error {
+func commandError(line string, err error, stderr *TailBuffer) error {
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) {
 		return err
@@ -76,13 +76,15 @@ func killGroup(cmd *exec.Cmd) error {
 	return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 }
 
-// tailBuffer keeps the last StderrTail bytes written to it.
-type tailBuffer struct {
+// TailBuffer is an io.Writer that keeps the last StderrTail bytes written
+// to it, for the end of a command's stderr in errors. It is safe for
+// concurrent use.
+type TailBuffer struct {
 	mu  sync.Mutex
 	buf []byte
 }
 
-func (t *tailBuffer) Write(p []byte) (int, error) {
+func (t *TailBuffer) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.buf = append(t.buf, p...)
@@ -92,7 +94,7 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (t *tailBuffer) String() string {
+func (t *TailBuffer) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return string(t.buf)
@@ -105,7 +107,7 @@ type stream struct {
 	ctx     context.Context
 	cmd     *exec.Cmd
 	out     io.ReadCloser
-	stderr  *tailBuffer
+	stderr  *TailBuffer
 	n       int64
 	eof     bool
 	started time.Time
@@ -124,7 +126,7 @@ func (s *Source) open(ctx context.Context) (io.ReadCloser, error) {
 	if len(s.Env) > 0 {
 		cmd.Env = append(os.Environ(), s.Env...)
 	}
-	st.stderr = new(tailBuffer)
+	st.stderr = new(TailBuffer)
 	cmd.Stderr = st.stderr
 	if s.Stderr != nil {
 		cmd.Stderr = io.MultiWriter(st.stderr, s.Stderr)

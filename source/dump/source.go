@@ -88,23 +88,26 @@ func (s *Source) commandLine() string {
 	if s.r != nil {
 		return ""
 	}
-	parts := make([]string, 0, 1+len(s.args))
-	for _, a := range append([]string{s.path}, s.args...) {
+	return CommandLine(append([]string{s.path}, s.args...), s.Redact)
+}
+
+// CommandLine formats argv for records and errors: arguments quoted where
+// a shell would need it, every non-empty string of redact shown as "***".
+func CommandLine(argv []string, redact []string) string {
+	parts := make([]string, 0, len(argv))
+	for _, a := range argv {
 		if a == "" || strings.ContainsAny(a, " \t\n\"'\\$") {
 			a = strconv.Quote(a)
 		}
 		parts = append(parts, a)
 	}
-	return s.redact(strings.Join(parts, " "))
-}
-
-func (s *Source) redact(text string) string {
-	for _, secret := range s.Redact {
+	line := strings.Join(parts, " ")
+	for _, secret := range redact {
 		if secret != "" {
-			text = strings.ReplaceAll(text, secret, "***")
+			line = strings.ReplaceAll(line, secret, "***")
 		}
 	}
-	return text
+	return line
 }
 
 // Info describes the dump; after a backup it carries the Result.

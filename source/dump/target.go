@@ -74,12 +74,12 @@ func (t *Target) run(ctx context.Context, file string, in *exactReader) error {
 	if len(t.Env) > 0 {
 		cmd.Env = append(os.Environ(), t.Env...)
 	}
-	stderr := new(tailBuffer)
+	stderr := new(TailBuffer)
 	cmd.Stderr = stderr
 	if t.Stderr != nil {
 		cmd.Stderr = io.MultiWriter(stderr, t.Stderr)
 	}
-	line := (&Source{path: t.path, args: t.args}).commandLine()
+	line := CommandLine(append([]string{t.path}, t.args...), nil)
 	err := cmd.Run()
 	if ctx.Err() != nil {
 		return fmt.Errorf("restore %s into %s: %w", file, line, ctx.Err())

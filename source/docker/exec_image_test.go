@@ -1,0 +1,92 @@
+package docker
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
+	"github.com/stretchr/testify/require"
+)
+
+const dumperImage = "cairn-test-dumper:latest"
+
+// dumperData is testdata/dumper's Data: what `/dumper emit n` writes.
+func dumperData(n int) []byte {
+	b := make([]byte, n)
+	rand.NewChaCha8([32]byte{'c', 'a', 'i', 'r', 'n'}).Read(b)
+	return b
+}
+
+// buildDumper compiles testdata/dumper into a FROM scratch image, removed
+// when the test ends.
+func buildDumper(t *testing.T, cli *client.Client) {
+	t.Helper()
+	ctx := t.Context()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "dumper")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./testdata/dumper")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "go build dumper: %s", out)
+	exe, err := os.ReadFile(bin)
+	require.NoError(t, err)
+
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, f := range []struct {
+		name string
+		mode int64
+		data []byte
+	}{
+		{"Dockerfile", 0o644, []byte("FROM scratch\nCOPY dumper /dumper\nENTRYPOINT [\"/dumper\"]\n")},
+		{"dumper", 0o755, exe},
+	} {
+		require.NoError(t, tw.WriteHeader(&tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.data))}))
+		_, err := tw.Write(f.data)
+		require.NoError(t, err)
+	}
+	require.NoError(t, tw.Close())
+	res, err := cli.ImageBuild(ctx, &buf, client.ImageBuildOptions{
+		Tags: []string{dumperImage}, Remove: true, ForceRemove: true,
+		Labels: map[string]string{testLabel: "true"},
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_, err := cli.ImageRemove(context.Background(), dumperImage, client.ImageRemoveOptions{Force: true, PruneChildren: true})
+		require.NoError(t, err)
+	})
+	defer res.Body.Close()
+	require.NoError(t, readStream(res.Body), "build dumper image")
+}
+
+// runDumper creates a container of the dumper image, starts it unless
+// start is false, and removes it when the test ends. It returns its name.
+func runDumper(t *testing.T, cli *client.Client, start bool) string {
+	t.Helper()
+	ctx := t.Context()
+	name := fmt.Sprintf("cairn-test-dumper-%d-%d", os.Getpid(), time.Now().UnixNano())
+	res, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{
+		Name:       name,
+		Config:     &container.Config{Image: dumperImage, Labels: map[string]string{testLabel: "true"}},
+		HostConfig: &container.HostConfig{NetworkMode: "none"},
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_, err := cli.ContainerRemove(context.Background(), res.ID, client.ContainerRemoveOptions{Force: true})
+		require.NoError(t, err)
+	})
+	if start {
+		_, err = cli.ContainerStart(ctx, res.ID, client.ContainerStartOptions{})
+		require.NoError(t, err)
+	}
+	return name
+}
