@@ -31,4 +31,19 @@
 //
 // In both modes the snapshot paths are the volume name, so successive
 // backups of one volume find each other as parents, whatever the mode.
+//
+// Exec takes a dump inside a running container (pg_dumpall in the postgres
+// container): the command runs without a TTY, its stdout is streamed into
+// the repository as one file and its stderr kept for errors. As with
+// source/dump, a non-zero exit, a container that is missing, stopped or
+// killed during the dump, or empty output fails the backup and no snapshot
+// is written. The Engine API cannot kill an exec'd process, so a cancelled
+// dump may run on inside the container until it ends by itself.
+//
+// RestoreVolume restores a snapshot into an existing volume, or into one it
+// creates with a driver and labels (VolumeFromDetails reads what a volume
+// snapshot recorded), directly through source/fs when the mountpoint is
+// local and writable, or through a helper container that takes the files
+// as a tar stream on the archive endpoint. The helper is removed on every
+// way out.
 package docker
