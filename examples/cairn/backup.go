@@ -24,6 +24,7 @@ type backupCmd struct {
 	stdin            bool
 	stdinName        string
 	fromCommand      bool
+	docker           dockerFlags
 }
 
 func backupCommand() *command {
@@ -60,6 +61,7 @@ func (c *backupCmd) flags(set *flag.FlagSet) {
 	set.BoolVar(&c.stdin, "stdin", false, "back up standard input as one file")
 	set.StringVar(&c.stdinName, "stdin-filename", "", "store --stdin or the command's output as `NAME` (default stdin, or the command's name + .dump)")
 	set.BoolVar(&c.fromCommand, "stdin-from-command", false, "run the command given after -- and back up its output")
+	c.docker.backupFlags(set)
 }
 
 func (c *backupCmd) run(ctx context.Context, a *app, paths []string) error {
@@ -74,6 +76,8 @@ func (c *backupCmd) run(ctx context.Context, a *app, paths []string) error {
 		return usageError(errors.New("backup: --stdin-filename goes with --stdin or --stdin-from-command"))
 	case c.stdin || c.fromCommand:
 		return c.runStream(ctx, a, paths)
+	case c.docker.selected():
+		return c.runDocker(ctx, a, paths)
 	case len(paths) == 0:
 		return usageError(errors.New("backup: give at least one PATH"))
 	case c.parent != "" && c.force:
@@ -86,14 +90,25 @@ func (c *backupCmd) run(ctx context.Context, a *app, paths []string) error {
 		return err
 	}
 	defer r.Close()
+	return a.backupEach(ctx, r, opts, paths, func(p string) (source.Source, error) {
+		return fs.Dir(p, fs.Options{Exclude: c.exclude, ExcludeIfPresent: c.excludeIfPresent, OneFileSystem: c.oneFileSystem}), nil
+	})
+}
+
+// backupEach saves one snapshot per name, the source open makes of it, and
+// goes on after failures.
+func (a *app) backupEach(ctx context.Context, r *repo.Repository, opts repo.BackupOptions, names []string,
+	open func(string) (source.Source, error)) error {
 	var failed, partial []error
-	for _, p := range paths {
+	for _, name := range names {
 		if ctx.Err() != nil {
 			failed = append(failed, ctx.Err())
 			break
 		}
-		src := fs.Dir(p, fs.Options{Exclude: c.exclude, ExcludeIfPresent: c.excludeIfPresent, OneFileSystem: c.oneFileSystem})
-		err := a.backupOne(ctx, r, src, opts)
+		src, err := open(name)
+		if err == nil {
+			err = a.backupOne(ctx, r, src, opts)
+		}
 		switch {
 		case errors.Is(err, repo.ErrPartialSnapshot):
 			partial = append(partial, err)

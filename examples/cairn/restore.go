@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cairnbackup/cairn/repo"
+	"github.com/cairnbackup/cairn/source"
 	"github.com/cairnbackup/cairn/source/fs"
 )
 
@@ -20,14 +21,16 @@ type restoreCmd struct {
 	verify    bool
 	overwrite string
 	noOwner   bool
+	volume    string
+	mode      string
 }
 
 func restoreCommand() *command {
 	c := &restoreCmd{}
 	return &command{
 		name:     "restore",
-		synopsis: "ID --target DIR [flags]",
-		summary:  "restore a snapshot into a directory",
+		synopsis: "ID --target DIR | --docker-volume NAME [flags]",
+		summary:  "restore a snapshot into a directory or a Docker volume",
 		help: `--path restores one directory of the snapshot: its contents land in DIR.
 --include and --exclude patterns are relative to it.`,
 		flags: c.flags,
@@ -43,6 +46,8 @@ func (c *restoreCmd) flags(set *flag.FlagSet) {
 	set.BoolVar(&c.verify, "verify", false, "read every restored file back and check it")
 	set.StringVar(&c.overwrite, "overwrite", "always", "replace existing files: `MODE` always, if-changed or never")
 	set.BoolVar(&c.noOwner, "no-owner", false, "do not restore file owners")
+	set.StringVar(&c.volume, "docker-volume", "", "restore into the Docker volume `NAME`, created like the one backed up if missing")
+	set.StringVar(&c.mode, "docker-mode", "auto", "write the volume `MODE`: auto, direct (mountpoint) or helper (container archive)")
 }
 
 // overwriteModes maps --overwrite values to the target's modes.
@@ -56,8 +61,14 @@ func (c *restoreCmd) run(ctx context.Context, a *app, args []string) error {
 	if len(args) != 1 {
 		return usageError(errors.New("restore: give one snapshot ID"))
 	}
-	if c.target == "" {
-		return usageError(errors.New("restore: --target DIR is required"))
+	mode, ok := dockerModes[c.mode]
+	switch {
+	case c.target == "" && c.volume == "":
+		return usageError(errors.New("restore: --target DIR or --docker-volume NAME is required"))
+	case c.target != "" && c.volume != "":
+		return usageError(errors.New("restore: --target and --docker-volume exclude each other"))
+	case !ok:
+		return usageError(fmt.Errorf("restore: --docker-mode %q: want auto, direct or helper", c.mode))
 	}
 	overwrite, ok := overwriteModes[c.overwrite]
 	if !ok {
@@ -72,7 +83,7 @@ func (c *restoreCmd) run(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	defer r.Close()
-	t := fs.Into(c.target, fs.TargetOptions{Overwrite: overwrite, NoOwner: c.noOwner, Warn: a.fileWarning})
+	dirOpts := fs.TargetOptions{Overwrite: overwrite, NoOwner: c.noOwner, Warn: a.fileWarning}
 
 	line := a.progressLine()
 	var mu sync.Mutex
@@ -89,14 +100,28 @@ func (c *restoreCmd) run(ctx context.Context, a *app, args []string) error {
 			}
 		},
 	}
-	err = r.Restore(ctx, sn.ID, t, opts)
+	var skipped uint64
+	restore := func(ctx context.Context, t source.Target) error {
+		err := r.Restore(ctx, sn.ID, t, opts)
+		if ft, ok := t.(*fs.Target); ok {
+			skipped = ft.Skipped()
+		}
+		return err
+	}
+	where := c.target
+	if c.volume != "" {
+		where = "volume " + c.volume
+		err = a.restoreVolume(ctx, c.volume, mode, dirOpts, sn, restore)
+	} else {
+		err = restore(ctx, fs.Into(c.target, dirOpts))
+	}
 	line.clear()
 	if err != nil {
 		return err
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	return a.reportRestore(sn, c.target, last, t.Skipped())
+	return a.reportRestore(sn, where, last, skipped)
 }
 
 // restoreResult is restore's JSON output.

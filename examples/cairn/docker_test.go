@@ -1,0 +1,91 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// dockerCLI runs the docker command-line client, or skips the test when
+// there is no daemon (fails it under CAIRN_REQUIRE_INTEGRATION=1).
+func dockerCLI(t *testing.T) func(args ...string) string {
+	t.Helper()
+	if out, err := exec.Command("docker", "info", "--format", "{{.ServerVersion}}").CombinedOutput(); err != nil {
+		msg := "needs the docker client and a running daemon (DOCKER_HOST): " + strings.TrimSpace(string(out))
+		if os.Getenv("CAIRN_REQUIRE_INTEGRATION") == "1" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command("docker", args...).CombinedOutput()
+		require.NoError(t, err, "docker %v: %s", args, out)
+		return strings.TrimSpace(string(out))
+	}
+}
+
+func TestDockerVolumes(t *testing.T) {
+	docker := dockerCLI(t)
+	if os.Geteuid() != 0 {
+		t.Skip("fills the volume through its mountpoint, which needs root")
+	}
+	helperExisted := exec.Command("docker", "image", "inspect", "cairn-helper:empty").Run() == nil
+	suffix := strconv.FormatInt(time.Now().UnixNano(), 36)
+	src, dst := "cairn-cli-src-"+suffix, "cairn-cli-dst-"+suffix
+	t.Cleanup(func() {
+		exec.Command("docker", "volume", "rm", "-f", src, dst, dst+"-helper").Run()
+		if !helperExisted {
+			exec.Command("docker", "image", "rm", "-f", "cairn-helper:empty").Run()
+		}
+	})
+	docker("volume", "create", "--label", "cairn.cli-test="+suffix, src)
+	mount := docker("volume", "inspect", "--format", "{{.Mountpoint}}", src)
+	files := map[string]string{"app.conf": "listen = :8080\n", "data/rows": strings.Repeat("row\n", 10000), "link": "->app.conf"}
+	writeTree(t, mount, files)
+	require.NoError(t, os.Chown(filepath.Join(mount, "data/rows"), 1234, 5678))
+
+	c := newCLI(t)
+	c.ok("init")
+	c.ok("backup", "--docker-volume", src)
+	c.ok("backup", "--docker-label", "cairn.cli-test="+suffix, "--docker-mode", "helper")
+	var snaps []struct {
+		Paths  []string
+		Source struct{ Kind string }
+	}
+	c.okJSON(&snaps, "snapshots")
+	require.Len(t, snaps, 2)
+	require.Equal(t, "docker-volume", snaps[1].Source.Kind)
+	require.Equal(t, []string{src}, snaps[1].Paths)
+
+	for _, mode := range []string{"direct", "helper"} {
+		vol := dst
+		if mode == "helper" {
+			vol = dst + "-helper"
+		}
+		c.ok("restore", "latest", "--docker-volume", vol, "--docker-mode", mode)
+		got := docker("volume", "inspect", "--format", "{{.Mountpoint}}", vol)
+		require.Equal(t, files, readTree(t, got), mode)
+		fi, err := os.Stat(filepath.Join(got, "data/rows"))
+		require.NoError(t, err)
+		require.Equal(t, "1234 5678", ownerOf(fi), mode)
+		require.Equal(t, suffix, docker("volume", "inspect", "--format", `{{index .Labels "cairn.cli-test"}}`, vol),
+			"%s: created with the recorded labels", mode)
+	}
+
+	c.fails(exitError, "cairn-cli-nope", "backup", "--docker-volume", "cairn-cli-nope-"+suffix)
+	c.fails(exitError, "needs a command", "backup", "--docker-exec", "some-container")
+}
+
+// ownerOf returns "UID GID" of a file.
+func ownerOf(fi os.FileInfo) string {
+	st := fi.Sys().(*syscall.Stat_t)
+	return strconv.Itoa(int(st.Uid)) + " " + strconv.Itoa(int(st.Gid))
+}
