@@ -32,9 +32,9 @@ func (r *Repository) Backup(ctx context.Context, src source.Source, opts BackupO
 	}
 	info := src.Info()
 	if p, ok := src.(source.Preparer); ok {
-		tidy, err := p.Prepare(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("backup %s: prepare: %w", info.Description, err)
+		tidy, perr := p.Prepare(ctx) // not err: the deferred join must reach the result
+		if perr != nil {
+			return nil, fmt.Errorf("backup %s: prepare: %w", info.Description, perr)
 		}
 		defer func() {
 			tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), tidyTimeout)

@@ -18,6 +18,7 @@ type prepSource struct {
 	*testSource
 	prepared, tidied int
 	tidyCtxErr       error
+	tidyErr          error
 	walkErr          error
 	panics           bool
 	block            chan struct{} // the walk waits for ctx
@@ -28,7 +29,7 @@ func (p *prepSource) Prepare(ctx context.Context) (func(context.Context) error, 
 	return func(ctx context.Context) error {
 		p.tidied++
 		p.tidyCtxErr = ctx.Err()
-		return nil
+		return p.tidyErr
 	}, nil
 }
 
@@ -52,6 +53,13 @@ func TestBackupTidiesOnEveryWayOut(t *testing.T) {
 	_, err := r.Backup(context.Background(), ok, BackupOptions{Host: "h"})
 	require.NoError(t, err)
 	require.Equal(t, 1, ok.tidied)
+
+	// A failing tidy-up (a container that would not start again) reaches
+	// the caller, with the snapshot that was saved.
+	badTidy := &prepSource{testSource: sampleSource(), tidyErr: errors.New("restart failed")}
+	sn, err := r.Backup(context.Background(), badTidy, BackupOptions{Host: "h"})
+	require.ErrorContains(t, err, "restart failed")
+	require.NotNil(t, sn)
 
 	failing := &prepSource{testSource: sampleSource(), walkErr: errors.New("boom")}
 	_, err = r.Backup(context.Background(), failing, BackupOptions{Host: "h"})
