@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"time"
 
 	"github.com/cairnbackup/cairn/repo"
 	"github.com/cairnbackup/cairn/source"
@@ -20,6 +21,8 @@ type dockerFlags struct {
 	project string
 	exec    string
 	mode    string
+	stop    bool
+	pause   bool
 }
 
 func (d *dockerFlags) backupFlags(set *flag.FlagSet) {
@@ -28,6 +31,8 @@ func (d *dockerFlags) backupFlags(set *flag.FlagSet) {
 	set.StringVar(&d.project, "docker-project", "", "back up every volume of the compose project `NAME`")
 	set.StringVar(&d.exec, "docker-exec", "", "run the command given after -- in `CONTAINER` and back up its output")
 	set.StringVar(&d.mode, "docker-mode", "auto", "read volumes `MODE`: auto, direct (mountpoint) or helper (container archive)")
+	set.BoolVar(&d.stop, "stop-containers", false, "stop the running containers that use the volumes (once, for all of them) and start them again afterwards")
+	set.BoolVar(&d.pause, "pause-containers", false, "pause the running containers that use the volumes instead of stopping them")
 }
 
 func (d *dockerFlags) selected() bool {
@@ -38,7 +43,7 @@ var dockerModes = map[string]docker.Mode{"auto": docker.ModeAuto, "direct": dock
 
 // runDocker backs up the selected volumes, one snapshot each, or an exec
 // dump.
-func (c *backupCmd) runDocker(ctx context.Context, a *app, args []string) error {
+func (c *backupCmd) runDocker(ctx context.Context, a *app, args []string) (err error) {
 	mode, ok := dockerModes[c.docker.mode]
 	switch {
 	case !ok:
@@ -47,6 +52,8 @@ func (c *backupCmd) runDocker(ctx context.Context, a *app, args []string) error 
 		return usageError(errors.New("backup: --docker-exec needs a command after --"))
 	case c.docker.exec == "" && len(args) > 0:
 		return usageError(errors.New("backup: Docker volumes take no PATH"))
+	case c.docker.stop && c.docker.pause:
+		return usageError(errors.New("backup: --stop-containers and --pause-containers exclude each other"))
 	}
 	cli, err := docker.NewClient()
 	if err != nil {
@@ -73,6 +80,21 @@ func (c *backupCmd) runDocker(ctx context.Context, a *app, args []string) error 
 	names := make([]string, len(vols))
 	for i, v := range vols {
 		names[i] = v.Name
+	}
+	if c.docker.stop || c.docker.pause {
+		// Once for the whole set, so the volumes are consistent with each
+		// other; started again on every way out.
+		resume, qerr := docker.QuiesceVolumes(ctx, cli, names, docker.Consistency{Stop: c.docker.stop, Pause: c.docker.pause})
+		if qerr != nil {
+			return qerr
+		}
+		defer func() {
+			tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
+			defer cancel()
+			if rerr := resume(tctx); rerr != nil {
+				err = errors.Join(err, fmt.Errorf("starting containers again: %w", rerr))
+			}
+		}()
 	}
 	return a.backupEach(ctx, r, opts, names, func(name string) (source.Source, error) {
 		return docker.Open(ctx, cli, name, docker.Options{Mode: mode})

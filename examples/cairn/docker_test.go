@@ -89,3 +89,39 @@ func ownerOf(fi os.FileInfo) string {
 	st := fi.Sys().(*syscall.Stat_t)
 	return strconv.Itoa(int(st.Uid)) + " " + strconv.Itoa(int(st.Gid))
 }
+
+// TestDockerStopContainers backs up a volume with --stop-containers: the
+// container using it is stopped for the backup and running again after.
+func TestDockerStopContainers(t *testing.T) {
+	docker := dockerCLI(t)
+	suffix := strconv.FormatInt(time.Now().UnixNano(), 36)
+	image, vol, ctr := "cairn-cli-sleeper:"+suffix, "cairn-cli-stop-"+suffix, "cairn-cli-stop-"+suffix
+	t.Cleanup(func() {
+		exec.Command("docker", "rm", "-f", ctr).Run()
+		exec.Command("docker", "volume", "rm", "-f", vol).Run()
+		exec.Command("docker", "image", "rm", "-f", image).Run()
+	})
+	// A FROM scratch image of the docker package's static test sleeper.
+	ctx := t.TempDir()
+	build := exec.Command("go", "build", "-o", filepath.Join(ctx, "sleeper"), "../../source/docker/testdata/sleeper")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	require.NoError(t, os.WriteFile(filepath.Join(ctx, "Dockerfile"),
+		[]byte("FROM scratch\nCOPY sleeper /sleeper\nENTRYPOINT [\"/sleeper\"]\n"), 0o644))
+	docker("build", "-q", "-t", image, ctx)
+	docker("volume", "create", vol)
+	docker("run", "-d", "--name", ctr, "-v", vol+":/data", image)
+
+	started := docker("inspect", "--format", "{{.State.StartedAt}}", ctr)
+
+	c := newCLI(t)
+	c.ok("init")
+	c.ok("backup", "--docker-volume", vol, "--stop-containers", "--docker-mode", "helper")
+	require.Equal(t, "true", docker("inspect", "--format", "{{.State.Running}}", ctr), "running again after the backup")
+	restarted := docker("inspect", "--format", "{{.State.StartedAt}}", ctr)
+	require.NotEqual(t, started, restarted, "stopped for the backup and started again")
+
+	c.fails(exitError, "exclude each other", "backup", "--docker-volume", vol, "--stop-containers", "--pause-containers")
+	require.Equal(t, restarted, docker("inspect", "--format", "{{.State.StartedAt}}", ctr), "not touched by a refused backup")
+}

@@ -32,6 +32,17 @@
 // In both modes the snapshot paths are the volume name, so successive
 // backups of one volume find each other as parents, whatever the mode.
 //
+// Consistent wraps a volume source so that, for the duration of the read,
+// the running containers that use the volume (and those labelled
+// cairn.stop-during-backup=true) are stopped or paused, and exactly those
+// are started or unpaused again, in reverse order, on every way out —
+// success, error, panic and cancellation. Exec hooks run inside containers
+// before and after (labels cairn.exec-pre and cairn.exec-post, or
+// Consistency.Hooks), with exit codes checked and a timeout.
+// QuiesceVolumes does the same once for a group of volumes, so that they
+// are consistent with each other (a compose project's web server and its
+// database at the same moment).
+//
 // Exec takes a dump inside a running container (pg_dumpall in the postgres
 // container): the command runs without a TTY, its stdout is streamed into
 // the repository as one file and its stderr kept for errors. As with
