@@ -169,7 +169,7 @@ func TestErrors(t *testing.T) {
 		{"init twice", c, []string{"init"}, "a repository exists at"},
 		{"unknown verb", c, []string{"frob"}, `unknown verb "frob"`},
 		{"unknown flag", c, []string{"snapshots", "--frob"}, "flag provided but not defined: -frob"},
-		{"restore without target", c, []string{"restore", "latest"}, "--target DIR is required"},
+		{"restore without target", c, []string{"restore", "latest"}, "--target DIR or --docker-volume NAME is required"},
 		{"bad overwrite mode", c, []string{"restore", "latest", "--target", "x", "--overwrite", "sometimes"}, "want always, if-changed or never"},
 		{"missing password file", &noPassword, []string{"--password-file", "/nonexistent", "stats"}, "password file"},
 		{"parent and force", c, []string{"backup", "--parent", "latest", "--force", "."}, "exclude each other"},
