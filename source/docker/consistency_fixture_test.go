@@ -1,13 +1,10 @@
 package docker
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -29,40 +26,12 @@ var sleeperImage string
 func buildSleeper(t *testing.T, cli *client.Client) {
 	t.Helper()
 	sleeperImage = fmt.Sprintf("cairn-test-sleeper:%d-%d", os.Getpid(), time.Now().UnixNano())
-	dir := t.TempDir()
-	cmd := exec.CommandContext(t.Context(), "go", "build", "-o", filepath.Join(dir, "sleeper"), "./testdata/sleeper")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "go build sleeper: %s", out)
-	exe, err := os.ReadFile(filepath.Join(dir, "sleeper"))
-	require.NoError(t, err)
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, f := range []struct {
-		name string
-		mode int64
-		data []byte
-	}{
-		{"Dockerfile", 0o644, []byte("FROM scratch\nCOPY sleeper /sleeper\nENTRYPOINT [\"/sleeper\"]\n")},
-		{"sleeper", 0o755, exe},
-	} {
-		require.NoError(t, tw.WriteHeader(&tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.data))}))
-		_, err := tw.Write(f.data)
-		require.NoError(t, err)
-	}
-	require.NoError(t, tw.Close())
-	res, err := cli.ImageBuild(t.Context(), &buf, client.ImageBuildOptions{
-		Tags: []string{sleeperImage}, Remove: true, ForceRemove: true,
-		Labels: map[string]string{testLabel: "true"},
-	})
-	require.NoError(t, err)
 	image := sleeperImage
 	t.Cleanup(func() {
 		_, err := cli.ImageRemove(context.Background(), image, client.ImageRemoveOptions{Force: true, PruneChildren: true})
 		require.NoError(t, err)
 	})
-	defer res.Body.Close()
-	require.NoError(t, readStream(res.Body))
+	require.NoError(t, buildScratchImage(t.Context(), cli, "sleeper", sleeperImage))
 }
 
 // sleeper creates a container of sleeperImage with the volumes at /data,

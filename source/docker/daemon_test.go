@@ -1,13 +1,9 @@
 package docker
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -83,54 +79,8 @@ func buildWriter(t *testing.T, cli *client.Client) {
 }
 
 func buildWriterImage(ctx context.Context, cli *client.Client) error {
-	dir, err := os.MkdirTemp("", "cairn-writer")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "writer")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./testdata/writer")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build writer: %v\n%s", err, out)
-	}
-	exe, err := os.ReadFile(bin)
-	if err != nil {
-		return err
-	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, f := range []struct {
-		name string
-		mode int64
-		data []byte
-	}{
-		{"Dockerfile", 0o644, []byte("FROM scratch\nCOPY writer /writer\nENTRYPOINT [\"/writer\"]\n")},
-		{"writer", 0o755, exe},
-	} {
-		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.data))}); err != nil {
-			return err
-		}
-		if _, err := tw.Write(f.data); err != nil {
-			return err
-		}
-	}
-	if err := tw.Close(); err != nil {
-		return err
-	}
-	res, err := cli.ImageBuild(ctx, &buf, client.ImageBuildOptions{
-		Tags: []string{writerImage}, Remove: true, ForceRemove: true,
-		Labels: map[string]string{testLabel: "true"},
-	})
-	if err != nil {
-		return fmt.Errorf("build writer image: %w", err)
-	}
-	defer res.Body.Close()
-	writerBuilt = true
-	if err := readStream(res.Body); err != nil {
-		return fmt.Errorf("build writer image: %w", err)
-	}
-	return nil
+	writerBuilt = true // removed in TestMain, even if the build fails half-way
+	return buildScratchImage(ctx, cli, "writer", writerImage)
 }
 
 // newVolume creates a volume with a unique name, labelled testLabel and

@@ -1,14 +1,10 @@
 package docker
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -30,42 +26,11 @@ func dumperData(n int) []byte {
 // when the test ends.
 func buildDumper(t *testing.T, cli *client.Client) {
 	t.Helper()
-	ctx := t.Context()
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "dumper")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./testdata/dumper")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "go build dumper: %s", out)
-	exe, err := os.ReadFile(bin)
-	require.NoError(t, err)
-
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, f := range []struct {
-		name string
-		mode int64
-		data []byte
-	}{
-		{"Dockerfile", 0o644, []byte("FROM scratch\nCOPY dumper /dumper\nENTRYPOINT [\"/dumper\"]\n")},
-		{"dumper", 0o755, exe},
-	} {
-		require.NoError(t, tw.WriteHeader(&tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.data))}))
-		_, err := tw.Write(f.data)
-		require.NoError(t, err)
-	}
-	require.NoError(t, tw.Close())
-	res, err := cli.ImageBuild(ctx, &buf, client.ImageBuildOptions{
-		Tags: []string{dumperImage}, Remove: true, ForceRemove: true,
-		Labels: map[string]string{testLabel: "true"},
-	})
-	require.NoError(t, err)
 	t.Cleanup(func() {
 		_, err := cli.ImageRemove(context.Background(), dumperImage, client.ImageRemoveOptions{Force: true, PruneChildren: true})
 		require.NoError(t, err)
 	})
-	defer res.Body.Close()
-	require.NoError(t, readStream(res.Body), "build dumper image")
+	require.NoError(t, buildScratchImage(t.Context(), cli, "dumper", dumperImage))
 }
 
 // runDumper creates a container of the dumper image, starts it unless
