@@ -26,15 +26,11 @@ func runDump(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	r, sn, err := a.openSnapshot(ctx, args[0])
+	r, sn, fsys, err := a.openFS(ctx, args[0])
 	if err != nil {
 		return err
 	}
 	defer r.Close()
-	fsys, err := r.FS(ctx, sn.ID)
-	if err != nil {
-		return err
-	}
 	f, err := fsys.Open(name)
 	if errors.Is(err, iofs.ErrNotExist) {
 		return fmt.Errorf("%s: not found in snapshot %s", displayPath(name), sn.ID.Short())

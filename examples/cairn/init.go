@@ -137,6 +137,20 @@ func (a *app) openSnapshot(ctx context.Context, s string) (*repo.Repository, *re
 	return r, sn, nil
 }
 
+// openFS opens the repository and an io/fs view of snapshot s in it.
+func (a *app) openFS(ctx context.Context, s string) (*repo.Repository, *repo.Snapshot, *repo.SnapshotFS, error) {
+	r, sn, err := a.openSnapshot(ctx, s)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	fsys, err := r.FS(ctx, sn.ID)
+	if err != nil {
+		r.Close()
+		return nil, nil, nil, err
+	}
+	return r, sn, fsys, nil
+}
+
 // findSnapshot resolves "latest", an ID or an ID prefix.
 func findSnapshot(ctx context.Context, r *repo.Repository, s string) (*repo.Snapshot, error) {
 	sn, err := r.FindSnapshot(ctx, s)

@@ -47,15 +47,11 @@ func (c *lsCmd) run(ctx context.Context, a *app, args []string) error {
 			return err
 		}
 	}
-	r, sn, err := a.openSnapshot(ctx, args[0])
+	r, sn, fsys, err := a.openFS(ctx, args[0])
 	if err != nil {
 		return err
 	}
 	defer r.Close()
-	fsys, err := r.FS(ctx, sn.ID)
-	if err != nil {
-		return err
-	}
 	err = iofs.WalkDir(fsys, dir, func(p string, d iofs.DirEntry, err error) error {
 		if err != nil {
 			return err

@@ -60,7 +60,7 @@ func (h *HelperVolume) Prepare(ctx context.Context) (func(context.Context) error
 	if err := ensureHelperImage(ctx, h.cli, h.opts.HelperImage); err != nil {
 		return nil, err
 	}
-	id, err := createHelper(ctx, h.cli, h.opts.HelperImage, h.info.Name)
+	id, err := createHelper(ctx, h.cli, h.opts.HelperImage, h.info.Name, true)
 	if err != nil {
 		return nil, err
 	}
@@ -120,8 +120,9 @@ func ensureHelperImage(ctx context.Context, cli *client.Client, ref string) erro
 }
 
 // createHelper creates (and never starts) a container of image with the
-// volume mounted read-only at helperMount.
-func createHelper(ctx context.Context, cli *client.Client, image, vol string) (string, error) {
+// volume mounted at helperMount: read-only to back it up, writable to
+// restore into it.
+func createHelper(ctx context.Context, cli *client.Client, image, vol string, readOnly bool) (string, error) {
 	res, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{
 		Config: &container.Config{
 			Image:           image,
@@ -132,7 +133,7 @@ func createHelper(ctx context.Context, cli *client.Client, image, vol string) (s
 		HostConfig: &container.HostConfig{
 			NetworkMode: "none",
 			Mounts: []mount.Mount{{
-				Type: mount.TypeVolume, Source: vol, Target: helperMount, ReadOnly: true,
+				Type: mount.TypeVolume, Source: vol, Target: helperMount, ReadOnly: readOnly,
 			}},
 		},
 	})

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
 
 	"github.com/cairnbackup/cairn/source"
@@ -128,7 +126,7 @@ func (h *HelperTarget) start(ctx context.Context) error {
 	if err := ensureHelperImage(ctx, h.cli, h.image); err != nil {
 		return err
 	}
-	id, err := createWriteHelper(ctx, h.cli, h.image, h.vol)
+	id, err := createHelper(ctx, h.cli, h.image, h.vol, false)
 	if err != nil {
 		return err
 	}
@@ -199,25 +197,4 @@ func rebaseOut(e *source.Entry) (*source.Entry, error) {
 		re.Hardlink = top + "/" + e.Hardlink
 	}
 	return &re, nil
-}
-
-// createWriteHelper creates (and never starts) a container of image with
-// the volume mounted read-write at helperMount.
-func createWriteHelper(ctx context.Context, cli *client.Client, image, vol string) (string, error) {
-	res, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{
-		Config: &container.Config{
-			Image:           image,
-			Cmd:             []string{"/cairn-helper-is-never-started"},
-			Labels:          map[string]string{HelperLabel: "true", VolumeLabel: vol},
-			NetworkDisabled: true,
-		},
-		HostConfig: &container.HostConfig{
-			NetworkMode: "none",
-			Mounts:      []mount.Mount{{Type: mount.TypeVolume, Source: vol, Target: helperMount}},
-		},
-	})
-	if err != nil {
-		return "", fmt.Errorf("docker: volume %q: create helper container: %w", vol, err)
-	}
-	return res.ID, nil
 }
