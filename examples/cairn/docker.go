@@ -23,6 +23,8 @@ type dockerFlags struct {
 	mode    string
 	stop    bool
 	pause   bool
+	images  bool
+	config  bool
 }
 
 func (d *dockerFlags) backupFlags(set *flag.FlagSet) {
@@ -33,6 +35,8 @@ func (d *dockerFlags) backupFlags(set *flag.FlagSet) {
 	set.StringVar(&d.mode, "docker-mode", "auto", "read volumes `MODE`: auto, direct (mountpoint) or helper (container archive)")
 	set.BoolVar(&d.stop, "stop-containers", false, "stop the running containers that use the volumes (once, for all of them) and start them again afterwards")
 	set.BoolVar(&d.pause, "pause-containers", false, "pause the running containers that use the volumes instead of stopping them")
+	set.BoolVar(&d.config, "docker-config", true, "store the inspect JSON of each volume, its containers and their images under .cairn/ in its snapshot")
+	set.BoolVar(&d.images, "docker-images", false, "also store the images of the containers that use each volume (docker save)")
 }
 
 func (d *dockerFlags) selected() bool {
@@ -54,6 +58,8 @@ func (c *backupCmd) runDocker(ctx context.Context, a *app, args []string) (err e
 		return usageError(errors.New("backup: Docker volumes take no PATH"))
 	case c.docker.stop && c.docker.pause:
 		return usageError(errors.New("backup: --stop-containers and --pause-containers exclude each other"))
+	case c.docker.images && !c.docker.config:
+		return usageError(errors.New("backup: --docker-images needs --docker-config"))
 	}
 	cli, err := docker.NewClient()
 	if err != nil {
@@ -97,8 +103,21 @@ func (c *backupCmd) runDocker(ctx context.Context, a *app, args []string) (err e
 		}()
 	}
 	return a.backupEach(ctx, r, opts, names, func(name string) (source.Source, error) {
-		return docker.Open(ctx, cli, name, docker.Options{Mode: mode})
+		return docker.Open(ctx, cli, name, docker.Options{Mode: mode, NoConfig: !c.docker.config, Images: c.docker.images})
 	})
+}
+
+// volumeConfigExclude leaves out the configuration that a volume snapshot
+// holds next to the volume's files when its root goes into a volume.
+func volumeConfigExclude(sn *repo.Snapshot, sub string) []string {
+	if sn.Source.Kind != "docker-volume" || sub != "." {
+		return nil
+	}
+	v, err := docker.VolumeFromDetails(sn.Source.Details)
+	if err != nil {
+		return nil
+	}
+	return v.ConfigExclude()
 }
 
 // restoreVolume restores sn into the Docker volume name, creating it like

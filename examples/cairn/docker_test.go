@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -124,4 +125,17 @@ func TestDockerStopContainers(t *testing.T) {
 
 	c.fails(exitError, "exclude each other", "backup", "--docker-volume", vol, "--stop-containers", "--pause-containers")
 	require.Equal(t, restarted, docker("inspect", "--format", "{{.State.StartedAt}}", ctr), "not touched by a refused backup")
+
+	// How the container ran is in the snapshot, and its image with
+	// --docker-images.
+	var inspect struct{ Config struct{ Image string } }
+	require.NoError(t, json.Unmarshal([]byte(c.ok("dump", "latest", "/.cairn/containers/"+ctr+".json")), &inspect))
+	require.Equal(t, image, inspect.Config.Image)
+	c.fails(exitError, "needs --docker-config", "backup", "--docker-volume", vol, "--docker-images", "--docker-config=false")
+	c.ok("backup", "--docker-volume", vol, "--docker-images")
+	imageID := docker("image", "inspect", "--format", "{{.Id}}", image)
+	saved := c.ok("dump", "latest", "/.cairn/images/"+strings.ReplaceAll(imageID, ":", "-")+".tar")
+	require.Contains(t, saved, "manifest.json")
+	c.ok("backup", "--docker-volume", vol, "--docker-config=false")
+	c.fails(exitError, "not found in snapshot", "dump", "latest", "/.cairn/volume.json")
 }

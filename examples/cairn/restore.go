@@ -111,6 +111,7 @@ func (c *restoreCmd) run(ctx context.Context, a *app, args []string) error {
 	where := c.target
 	if c.volume != "" {
 		where = "volume " + c.volume
+		opts.Exclude = append(opts.Exclude, volumeConfigExclude(sn, sub)...)
 		err = a.restoreVolume(ctx, c.volume, mode, dirOpts, sn, restore)
 	} else {
 		err = restore(ctx, fs.Into(c.target, dirOpts))

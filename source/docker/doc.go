@@ -32,6 +32,17 @@
 // In both modes the snapshot paths are the volume name, so successive
 // backups of one volume find each other as parents, whatever the mode.
 //
+// Next to the volume's files, a volume's snapshot holds how it was used,
+// so that a restore on another host knows how the service ran: the
+// inspect JSON of the volume, of every container that uses it (image
+// reference and ID, command, environment, mounts, ports, labels) and of
+// their images, under the top-level directory ConfigDir (".cairn"). With
+// Options.Images the images themselves are stored too ("docker save"
+// streams, deduplicated across snapshots like any content). The JSON files
+// carry times and inodes made from their content, so an unchanged one is
+// not read again by the next backup. Restores into a volume leave the
+// directory out (VolumeInfo.ConfigExclude).
+//
 // Consistent wraps a volume source so that, for the duration of the read,
 // the running containers that use the volume (and those labelled
 // cairn.stop-during-backup=true) are stopped or paused, and exactly those

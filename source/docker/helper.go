@@ -71,7 +71,8 @@ func (h *HelperVolume) Prepare(ctx context.Context) (func(context.Context) error
 	}, nil
 }
 
-// Walk streams the volume's files from the helper container. Without
+// Walk streams the volume's files from the helper container, then adds
+// the configuration (see ConfigDir). Without
 // Prepare it prepares and tidies up itself.
 func (h *HelperVolume) Walk(ctx context.Context, fn func(*source.Entry) error) (err error) {
 	if h.container == "" {
@@ -90,7 +91,9 @@ func (h *HelperVolume) Walk(ctx context.Context, fn func(*source.Entry) error) (
 		return fmt.Errorf("docker: volume %q: read archive: %w", h.info.Name, err)
 	}
 	defer res.Content.Close()
-	return walkArchive(ctx, res.Content, h.info.Name, fn)
+	return h.walk(ctx, func(ctx context.Context, fn func(*source.Entry) error) error {
+		return walkArchive(ctx, res.Content, h.info.Name, fn)
+	}, fn)
 }
 
 // ensureHelperImage imports an empty tar as the helper image, unless an

@@ -82,22 +82,39 @@ func readable(cli *client.Client, dir string) error {
 
 // volume is what both read modes share.
 type volume struct {
-	cli  *client.Client
-	opts Options
-	info VolumeInfo
+	cli    *client.Client
+	opts   Options
+	info   VolumeInfo
+	config *volumeConfig // nil with Options.NoConfig
 }
 
-// refresh inspects the volume and its containers again.
+// refresh inspects the volume, its containers and their images again.
 func (v *volume) refresh(ctx context.Context) error {
-	info, err := inspectVolume(ctx, v.cli, v.info.Name)
+	info, raw, err := inspectVolume(ctx, v.cli, v.info.Name)
 	if err != nil {
 		return err
 	}
 	if info.Containers, err = volumeContainers(ctx, v.cli, info.Name); err != nil {
 		return err
 	}
+	if !v.opts.NoConfig {
+		if v.config, err = collectConfig(ctx, v.cli, raw, info, v.opts.Images); err != nil {
+			return err
+		}
+	}
 	v.info = info
 	return nil
+}
+
+// walk runs walk, the volume's own, then adds the configuration.
+func (v *volume) walk(ctx context.Context, walk func(context.Context, func(*source.Entry) error) error,
+	fn func(*source.Entry) error) error {
+	if v.config == nil {
+		return walk(ctx, fn)
+	}
+	dir, err := v.config.walk(ctx, walk, fn)
+	v.info.ConfigDir = dir
+	return err
 }
 
 // details is the JSON of source.Info.Details.
@@ -146,9 +163,10 @@ func (d *DirectVolume) Prepare(ctx context.Context) (func(context.Context) error
 	return func(context.Context) error { return nil }, nil
 }
 
-// Walk walks the mountpoint as a source/fs directory.
+// Walk walks the mountpoint as a source/fs directory, then adds the
+// configuration (see ConfigDir).
 func (d *DirectVolume) Walk(ctx context.Context, fn func(*source.Entry) error) error {
-	return fs.Dir(d.info.Mountpoint, d.opts.Dir).Walk(ctx, fn)
+	return d.walk(ctx, fs.Dir(d.info.Mountpoint, d.opts.Dir).Walk, fn)
 }
 
 // Count counts the files and bytes under the mountpoint.

@@ -54,6 +54,16 @@ type Options struct {
 	Dir fs.Options
 	// HelperImage names the helper image; DefaultHelperImage if empty.
 	HelperImage string
+	// NoConfig leaves out the ConfigDir directory: the inspect JSON of the
+	// volume, its containers and their images. That JSON holds the
+	// containers' environment, often with passwords, stored encrypted
+	// like the volume's data.
+	NoConfig bool
+	// Images also stores each image those containers run, as its
+	// "docker save" stream (a tar for "docker load"). It is read in full
+	// on every backup; its chunks are stored once, whatever the number of
+	// snapshots and volumes that hold the image.
+	Images bool
 }
 
 func (o Options) withDefaults() (Options, error) {

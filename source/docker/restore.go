@@ -54,10 +54,22 @@ func VolumeFromDetails(raw json.RawMessage) (VolumeInfo, error) {
 	return d.VolumeInfo, nil
 }
 
+// ConfigExclude returns the patterns (for repo.RestoreOptions.Exclude)
+// that leave the snapshot's ConfigDir out of a restore of the snapshot's
+// root, or nil when it has none.
+func (v VolumeInfo) ConfigExclude() []string {
+	if v.ConfigDir == "" {
+		return nil
+	}
+	return []string{"/" + v.ConfigDir}
+}
+
 // RestoreVolume restores into the volume called name: it calls fn with
 // the target IntoVolume returns (fn runs repo.Repository.Restore with it)
 // and tidies up afterwards on every way out, so no helper container is
-// left whether fn succeeds, fails, panics or ctx is cancelled.
+// left whether fn succeeds, fails, panics or ctx is cancelled. fn should
+// exclude the snapshot's configuration (VolumeInfo.ConfigExclude), which
+// describes the volume rather than belonging in it.
 func RestoreVolume(ctx context.Context, cli *client.Client, name string, opts RestoreOptions,
 	fn func(context.Context, source.Target) error) (err error) {
 	t, tidy, err := IntoVolume(ctx, cli, name, opts)

@@ -33,7 +33,7 @@ func ExampleRestoreVolume() {
 	}
 	opts := docker.RestoreOptions{Create: true, Driver: vol.Driver, Labels: vol.Labels}
 	err = docker.RestoreVolume(ctx, cli, vol.Name+"-restored", opts, func(ctx context.Context, t source.Target) error {
-		return r.Restore(ctx, id, t, repo.RestoreOptions{})
+		return r.Restore(ctx, id, t, repo.RestoreOptions{Exclude: vol.ConfigExclude()})
 	})
 	if err != nil {
 		fmt.Println(err)

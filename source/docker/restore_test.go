@@ -47,8 +47,16 @@ func backupFilled(t *testing.T, cli *client.Client, r *repo.Repository) *repo.Sn
 
 // restoreInto restores snapshot id into the volume name.
 func restoreInto(ctx context.Context, cli *client.Client, r *repo.Repository, id repo.ID, name string, opts RestoreOptions) error {
+	sn, err := r.LoadSnapshot(ctx, id)
+	if err != nil {
+		return err
+	}
+	info, err := VolumeFromDetails(sn.Source.Details)
+	if err != nil {
+		return err
+	}
 	return RestoreVolume(ctx, cli, name, opts, func(ctx context.Context, t source.Target) error {
-		return r.Restore(ctx, id, t, repo.RestoreOptions{})
+		return r.Restore(ctx, id, t, repo.RestoreOptions{Exclude: info.ConfigExclude()})
 	})
 }
 

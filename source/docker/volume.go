@@ -2,6 +2,7 @@ package docker
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -22,9 +23,15 @@ type VolumeInfo struct {
 	Driver     string
 	Labels     map[string]string `json:",omitempty"`
 	Mountpoint string
+	Created    string `json:",omitempty"` // RFC 3339, as the daemon says
 	// Containers use the volume (running or not), helper containers left
 	// out. Filled by Open and again when the source is prepared.
 	Containers []ContainerInfo `json:",omitempty"`
+	// ConfigDir is the snapshot's top-level directory that holds the
+	// inspect JSON of the volume, its containers and their images (see
+	// the constant ConfigDir); empty if the snapshot has none. Set once
+	// the volume has been walked.
+	ConfigDir string `json:",omitempty"`
 }
 
 // ContainerInfo is a container that mounts a volume.
@@ -63,7 +70,7 @@ func FindVolumes(ctx context.Context, cli *client.Client, sel Selector) ([]Volum
 	var vols []VolumeInfo
 	if len(sel.Names) > 0 {
 		for _, name := range sel.Names {
-			v, err := inspectVolume(ctx, cli, name)
+			v, _, err := inspectVolume(ctx, cli, name)
 			if err != nil {
 				return nil, err
 			}
@@ -79,7 +86,7 @@ func FindVolumes(ctx context.Context, cli *client.Client, sel Selector) ([]Volum
 			return nil, fmt.Errorf("docker: list volumes: %w", err)
 		}
 		for _, v := range res.Items {
-			vols = append(vols, VolumeInfo{Name: v.Name, Driver: v.Driver, Labels: v.Labels, Mountpoint: v.Mountpoint})
+			vols = append(vols, VolumeInfo{Name: v.Name, Driver: v.Driver, Labels: v.Labels, Mountpoint: v.Mountpoint, Created: v.CreatedAt})
 		}
 	}
 	slices.SortFunc(vols, func(a, b VolumeInfo) int { return strings.Compare(a.Name, b.Name) })
@@ -98,17 +105,18 @@ func hasLabels(have map[string]string, want []string) bool {
 	return true
 }
 
-// inspectVolume returns the volume called name; the error names it.
-func inspectVolume(ctx context.Context, cli *client.Client, name string) (VolumeInfo, error) {
+// inspectVolume returns the volume called name and its inspect JSON; the
+// error names it.
+func inspectVolume(ctx context.Context, cli *client.Client, name string) (VolumeInfo, json.RawMessage, error) {
 	res, err := cli.VolumeInspect(ctx, name, client.VolumeInspectOptions{})
 	switch {
 	case cerrdefs.IsNotFound(err):
-		return VolumeInfo{}, fmt.Errorf("docker: volume %q: %w", name, ErrNoVolume)
+		return VolumeInfo{}, nil, fmt.Errorf("docker: volume %q: %w", name, ErrNoVolume)
 	case err != nil:
-		return VolumeInfo{}, fmt.Errorf("docker: volume %q: inspect: %w", name, err)
+		return VolumeInfo{}, nil, fmt.Errorf("docker: volume %q: inspect: %w", name, err)
 	}
 	v := res.Volume
-	return VolumeInfo{Name: v.Name, Driver: v.Driver, Labels: v.Labels, Mountpoint: v.Mountpoint}, nil
+	return VolumeInfo{Name: v.Name, Driver: v.Driver, Labels: v.Labels, Mountpoint: v.Mountpoint, Created: v.CreatedAt}, res.Raw, nil
 }
 
 // volumeContainers lists the containers that mount the volume name,

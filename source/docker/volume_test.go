@@ -43,13 +43,21 @@ type node struct {
 	Sum            [32]byte
 }
 
+// tree returns the volume's files in snapshot id, without the ConfigDir.
 func tree(t *testing.T, r *repo.Repository, id repo.ID) map[string]node {
 	t.Helper()
+	sn, err := r.LoadSnapshot(t.Context(), id)
+	require.NoError(t, err)
+	info, err := VolumeFromDetails(sn.Source.Details)
+	require.NoError(t, err)
 	fsys, err := r.FS(t.Context(), id)
 	require.NoError(t, err)
 	out := map[string]node{}
 	err = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		require.NoError(t, err)
+		if p == info.ConfigDir {
+			return fs.SkipDir
+		}
 		fi, err := d.Info()
 		require.NoError(t, err)
 		n := fi.Sys().(*repo.Node)
