@@ -10,7 +10,6 @@ import (
 	"github.com/cairnbackup/cairn/repo"
 	"github.com/cairnbackup/cairn/source"
 	"github.com/cairnbackup/cairn/source/docker"
-	"github.com/cairnbackup/cairn/source/fs"
 )
 
 // dockerFlags select Docker volumes or an exec dump for backup and a
@@ -122,14 +121,14 @@ func volumeConfigExclude(sn *repo.Snapshot, sub string) []string {
 
 // restoreVolume restores sn into the Docker volume name, creating it like
 // the one backed up when it does not exist.
-func (a *app) restoreVolume(ctx context.Context, name string, mode docker.Mode, dir fs.TargetOptions, sn *repo.Snapshot,
+func (a *app) restoreVolume(ctx context.Context, name string, opts docker.RestoreOptions, sn *repo.Snapshot,
 	restore func(context.Context, source.Target) error) error {
 	cli, err := docker.NewClient()
 	if err != nil {
 		return err
 	}
 	defer cli.Close()
-	opts := docker.RestoreOptions{Mode: mode, Create: true, Dir: dir}
+	opts.Create = true
 	if sn.Source.Kind == "docker-volume" {
 		if v, err := docker.VolumeFromDetails(sn.Source.Details); err == nil {
 			opts.Driver, opts.Labels = v.Driver, v.Labels

@@ -136,6 +136,13 @@ func TestDockerStopContainers(t *testing.T) {
 	imageID := docker("image", "inspect", "--format", "{{.Id}}", image)
 	saved := c.ok("dump", "latest", "/.cairn/images/"+strings.ReplaceAll(imageID, ":", "-")+".tar")
 	require.Contains(t, saved, "manifest.json")
+	// Restored with the container stopped meanwhile, and running after.
+	before := docker("inspect", "--format", "{{.State.StartedAt}}", ctr)
+	c.ok("restore", "latest", "--docker-volume", vol, "--stop-containers")
+	require.Equal(t, "true", docker("inspect", "--format", "{{.State.Running}}", ctr), "running again after the restore")
+	require.NotEqual(t, before, docker("inspect", "--format", "{{.State.StartedAt}}", ctr))
+	c.fails(exitError, "needs --docker-volume", "restore", "latest", "--target", t.TempDir(), "--stop-containers")
+
 	c.ok("backup", "--docker-volume", vol, "--docker-config=false")
 	c.fails(exitError, "not found in snapshot", "dump", "latest", "/.cairn/volume.json")
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cairnbackup/cairn/repo"
 	"github.com/cairnbackup/cairn/source"
+	"github.com/cairnbackup/cairn/source/docker"
 	"github.com/cairnbackup/cairn/source/fs"
 )
 
@@ -23,6 +24,7 @@ type restoreCmd struct {
 	noOwner   bool
 	volume    string
 	mode      string
+	stop      bool
 }
 
 func restoreCommand() *command {
@@ -48,6 +50,7 @@ func (c *restoreCmd) flags(set *flag.FlagSet) {
 	set.BoolVar(&c.noOwner, "no-owner", false, "do not restore file owners")
 	set.StringVar(&c.volume, "docker-volume", "", "restore into the Docker volume `NAME`, created like the one backed up if missing")
 	set.StringVar(&c.mode, "docker-mode", "auto", "write the volume `MODE`: auto, direct (mountpoint) or helper (container archive)")
+	set.BoolVar(&c.stop, "stop-containers", false, "stop the running containers that use the volume during the restore and start them again afterwards")
 }
 
 // overwriteModes maps --overwrite values to the target's modes.
@@ -69,6 +72,8 @@ func (c *restoreCmd) run(ctx context.Context, a *app, args []string) error {
 		return usageError(errors.New("restore: --target and --docker-volume exclude each other"))
 	case !ok:
 		return usageError(fmt.Errorf("restore: --docker-mode %q: want auto, direct or helper", c.mode))
+	case c.stop && c.volume == "":
+		return usageError(errors.New("restore: --stop-containers needs --docker-volume"))
 	}
 	overwrite, ok := overwriteModes[c.overwrite]
 	if !ok {
@@ -112,7 +117,8 @@ func (c *restoreCmd) run(ctx context.Context, a *app, args []string) error {
 	if c.volume != "" {
 		where = "volume " + c.volume
 		opts.Exclude = append(opts.Exclude, volumeConfigExclude(sn, sub)...)
-		err = a.restoreVolume(ctx, c.volume, mode, dirOpts, sn, restore)
+		vopts := docker.RestoreOptions{Mode: mode, Dir: dirOpts, Stop: c.stop}
+		err = a.restoreVolume(ctx, c.volume, vopts, sn, restore)
 	} else {
 		err = restore(ctx, fs.Into(c.target, dirOpts))
 	}

@@ -67,5 +67,6 @@
 // snapshot recorded), directly through source/fs when the mountpoint is
 // local and writable, or through a helper container that takes the files
 // as a tar stream on the archive endpoint. The helper is removed on every
-// way out.
+// way out. With RestoreOptions.Stop the containers that use the volume are
+// stopped while it is written and started again afterwards.
 package docker

@@ -38,6 +38,14 @@ type RestoreOptions struct {
 	Dir fs.TargetOptions
 	// HelperImage names the helper image; DefaultHelperImage if empty.
 	HelperImage string
+	// Stop stops the running containers that use the volume for the
+	// duration of the restore, so that nothing writes to it while its
+	// files are replaced, and starts exactly those again afterwards, on
+	// every way out (RestoreVolume only). Labels and hooks are ignored.
+	Stop bool
+	// StopTimeout is the grace before a stopped container is killed; zero
+	// means the container's own.
+	StopTimeout time.Duration
 }
 
 // VolumeFromDetails decodes the Details of a "docker-volume" snapshot
@@ -81,6 +89,20 @@ func RestoreVolume(ctx context.Context, cli *client.Client, name string, opts Re
 		defer cancel()
 		err = errors.Join(err, tidy(tctx))
 	}()
+	if opts.Stop {
+		c := Consistency{Stop: true, StopTimeout: opts.StopTimeout, IgnoreLabels: true}
+		resume, err := QuiesceVolumes(ctx, cli, []string{name}, c)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), undoTimeout)
+			defer cancel()
+			if rerr := resume(rctx); rerr != nil {
+				err = errors.Join(err, fmt.Errorf("docker: volume %q: starting containers again: %w", name, rerr))
+			}
+		}()
+	}
 	return fn(ctx, t)
 }
 

@@ -265,3 +265,33 @@ func TestVolumeFromDetails(t *testing.T) {
 		})
 	}
 }
+
+// TestRestoreStopsContainers: with Stop, the container using the volume
+// is stopped while the restore writes and running again afterwards, after
+// a failed restore too.
+func TestRestoreStopsContainers(t *testing.T) {
+	cli := dockerClient(t)
+	buildSleeper(t, cli)
+	r := newRepo(t)
+	sn := backupFilled(t, cli, r)
+	name := newVolume(t, cli, nil)
+	id := sleeper(t, cli, "app", true, nil, name)
+	idle := sleeper(t, cli, "idle", false, nil, name)
+
+	var during ctrState
+	err := RestoreVolume(t.Context(), cli, name, RestoreOptions{Stop: true, StopTimeout: time.Second},
+		func(ctx context.Context, tg source.Target) error {
+			during = ctrStateOf(t, cli, id)
+			return r.Restore(ctx, sn.ID, tg, repo.RestoreOptions{})
+		})
+	require.NoError(t, err)
+	require.Equal(t, ctrStopped, during)
+	require.Equal(t, ctrRunning, ctrStateOf(t, cli, id))
+	require.Equal(t, ctrStopped, ctrStateOf(t, cli, idle), "not running before: not started")
+
+	errBroken := errors.New("broken restore")
+	err = RestoreVolume(t.Context(), cli, name, RestoreOptions{Stop: true, StopTimeout: time.Second},
+		func(context.Context, source.Target) error { return errBroken })
+	require.ErrorIs(t, err, errBroken)
+	require.Equal(t, ctrRunning, ctrStateOf(t, cli, id))
+}
