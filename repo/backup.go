@@ -25,12 +25,26 @@ const tidyTimeout = 5 * time.Minute
 //
 // A source that is a source.Preparer is prepared first and tidied on every
 // way out, with a context that survives ctx's cancellation.
+//
+// The backup holds a shared lock (see Lock) and, once it has it, reads the
+// index files stored since the repository was opened.
 func (r *Repository) Backup(ctx context.Context, src source.Source, opts BackupOptions) (sn *Snapshot, err error) {
 	opts, err = opts.withDefaults(r.cfg.Chunking.Max)
 	if err != nil {
 		return nil, err
 	}
+	err = r.withLock(ctx, "backup", false, func(ctx context.Context, l *Lock) error {
+		sn, err = r.backup(ctx, l, src, opts)
+		return err
+	})
+	return sn, err
+}
+
+func (r *Repository) backup(ctx context.Context, l *Lock, src source.Source, opts BackupOptions) (sn *Snapshot, err error) {
 	info := src.Info()
+	if err := r.refreshIndex(ctx); err != nil {
+		return nil, fmt.Errorf("backup %s: %w", info.Description, err)
+	}
 	if p, ok := src.(source.Preparer); ok {
 		tidy, perr := p.Prepare(ctx) // not err: the deferred join must reach the result
 		if perr != nil {
@@ -61,6 +75,9 @@ func (r *Repository) Backup(ctx context.Context, src source.Source, opts BackupO
 	// command's exit status and byte count).
 	sn = a.snapshot(src.Info(), opts, root, parent)
 	sn.Summary.Duration = time.Since(start)
+	if err := validLock(l); err != nil {
+		return nil, fmt.Errorf("backup %s: %w", info.Description, err)
+	}
 	if _, err := a.w.SaveSnapshot(ctx, sn); err != nil {
 		return nil, fmt.Errorf("backup %s: %w", info.Description, err)
 	}

@@ -2,6 +2,7 @@ package repo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -43,13 +44,102 @@ func (r *Repository) loadIndex(ctx context.Context) error {
 		return err
 	}
 	live := make([]*index.File, 0, len(files))
+	r.idxMu.Lock()
+	defer r.idxMu.Unlock()
 	for _, id := range index.Live(files) {
 		live = append(live, files[id])
+		r.noteIndexFile(id, files[id])
 	}
 	if err := r.idx.AddFiles(live...); err != nil {
 		return fmt.Errorf("load index: %w", err)
 	}
 	r.idx.Compact()
+	return nil
+}
+
+// indexMeta is what the repository remembers of a loaded index file.
+type indexMeta struct {
+	supersedes []crypto.ID
+	packs      []packKey
+}
+
+type packKey struct {
+	id  crypto.ID
+	typ BlobType
+}
+
+// noteIndexFile records a file added to the in-memory index. r.idxMu held.
+func (r *Repository) noteIndexFile(id crypto.ID, f *index.File) {
+	m := indexMeta{supersedes: f.Supersedes, packs: make([]packKey, len(f.Packs))}
+	for i, p := range f.Packs {
+		m.packs[i] = packKey{p.ID, p.Type}
+	}
+	if r.indexFiles == nil {
+		r.indexFiles = make(map[crypto.ID]indexMeta)
+	}
+	r.indexFiles[id] = m
+}
+
+// refreshIndex brings the in-memory index up to date with the index files
+// stored now: it adds the new live files, and condemns, in memory, the
+// packs that only files gone since (deleted or superseded by a prune) named,
+// since prune may delete those packs. Operations that write (backup, prune)
+// call it once they hold their lock, so that a long-lived Repository never
+// deduplicates against a pack a prune condemned after it was opened.
+func (r *Repository) refreshIndex(ctx context.Context) error {
+	ids, err := listIDs(ctx, r.be, backend.IndexFile)
+	if err != nil {
+		return err
+	}
+	r.idxMu.Lock()
+	defer r.idxMu.Unlock()
+	files := make(map[crypto.ID]*index.File, len(ids))
+	var fresh []crypto.ID
+	for _, id := range ids {
+		if m, ok := r.indexFiles[id]; ok {
+			files[id] = &index.File{Supersedes: m.supersedes}
+		} else {
+			fresh = append(fresh, id)
+		}
+	}
+	for _, id := range fresh {
+		f, err := r.loadIndexFile(ctx, id)
+		if errors.Is(err, backend.ErrNotFound) {
+			continue // superseded and deleted since the listing
+		}
+		if err != nil {
+			return err
+		}
+		files[id] = f
+	}
+	live := index.Live(files)
+	listed := make(map[packKey]bool)
+	isLive := make(map[crypto.ID]bool, len(live))
+	for _, id := range live {
+		isLive[id] = true
+		if _, loaded := r.indexFiles[id]; !loaded {
+			if err := r.idx.AddFile(files[id]); err != nil {
+				return fmt.Errorf("index %s: %w", id.Short(), err)
+			}
+			r.noteIndexFile(id, files[id])
+		}
+		for _, p := range r.indexFiles[id].packs {
+			listed[p] = true
+		}
+	}
+	for id, m := range r.indexFiles {
+		if isLive[id] {
+			continue
+		}
+		delete(r.indexFiles, id)
+		for _, p := range m.packs {
+			if !listed[p] {
+				if err := r.idx.AddPack(index.Pack{ID: p.id, Type: p.typ, Condemned: true}); err != nil {
+					return err
+				}
+			}
+		}
+	}
 	return nil
 }
 
@@ -78,8 +168,11 @@ func (r *Repository) saveIndexFile(ctx context.Context, packs []index.Pack) (cry
 	if err != nil {
 		return id, err
 	}
+	r.idxMu.Lock()
+	defer r.idxMu.Unlock()
 	if err := r.idx.AddFile(f); err != nil {
 		return id, fmt.Errorf("index %s: %w", id.Short(), err)
 	}
+	r.noteIndexFile(id, f)
 	return id, nil
 }

@@ -2,6 +2,7 @@ package repo
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/cairnbackup/cairn/chunk"
 	"github.com/cairnbackup/cairn/crypto"
@@ -66,6 +67,16 @@ type Options struct {
 	// (DefaultUploads). Memory for writing is about
 	// (PackWriters + 1 + Uploads) × PackSize.
 	Uploads int
+	// LockStale is how long after its last refresh this process's locks
+	// count as stale for others (DefaultLockStale; at least a second). A
+	// lock is refreshed six times in that span, and the operation holding
+	// it stops when it could not refresh for half of it. Other processes
+	// go by the time each lock file records, not by their own setting.
+	LockStale time.Duration
+	// NoLock runs backups, restores and maintenance without lock files,
+	// for a repository that cannot be written (a read-only copy). Prune
+	// running meanwhile elsewhere can then remove data a backup uses.
+	NoLock bool
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -78,6 +89,9 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Uploads == 0 {
 		o.Uploads = DefaultUploads
 	}
+	if o.LockStale == 0 {
+		o.LockStale = DefaultLockStale
+	}
 	switch {
 	case o.PackSize < MinPackSize || o.PackSize > MaxPackSize:
 		return o, fmt.Errorf("pack size %d out of range %d..%d", o.PackSize, MinPackSize, MaxPackSize)
@@ -85,6 +99,8 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("pack writers %d out of range 1..%d", o.PackWriters, MaxPackWriters)
 	case o.Uploads < 1:
 		return o, fmt.Errorf("uploads %d must be at least 1", o.Uploads)
+	case o.LockStale < time.Second:
+		return o, fmt.Errorf("lock stale time %v must be at least a second", o.LockStale)
 	}
 	_, err := o.Compression.level()
 	return o, err

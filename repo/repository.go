@@ -25,6 +25,9 @@ type Repository struct {
 
 	mu    sync.Mutex
 	keyID ID
+
+	idxMu      sync.Mutex       // serializes changes to idx and indexFiles
+	indexFiles map[ID]indexMeta // the index files idx holds
 }
 
 // Init creates a repository in an empty backend, protected by password, and

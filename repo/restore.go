@@ -30,10 +30,12 @@ func (r *Repository) Restore(ctx context.Context, id ID, t source.Target, opts R
 	if err != nil {
 		return err
 	}
-	if err := rs.run(ctx, sn); err != nil {
-		return fmt.Errorf("restore %s: %w", id.Short(), err)
-	}
-	return nil
+	return r.withLock(ctx, "restore", false, func(ctx context.Context, _ *Lock) error {
+		if err := rs.run(ctx, sn); err != nil {
+			return fmt.Errorf("restore %s: %w", id.Short(), err)
+		}
+		return nil
+	})
 }
 
 // restorer walks a snapshot's trees in order and hands entries to the
