@@ -109,6 +109,9 @@ func (o Options) withDefaults() (Options, error) {
 // OpenOptions configure Open.
 type OpenOptions struct {
 	Options
+	// NoIndex skips reading the index files, for RebuildIndex when one of
+	// them is damaged. Nothing else works on such a Repository.
+	NoIndex bool
 }
 
 // InitOptions configure Init. Chunking and KDF are fixed for the repository

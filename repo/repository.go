@@ -81,6 +81,9 @@ func Open(ctx context.Context, be backend.Backend, password string, opts OpenOpt
 	if err != nil {
 		return nil, err
 	}
+	if opts.NoIndex {
+		return r, nil
+	}
 	if err := r.loadIndex(ctx); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,240 @@
+package repo
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/cairnbackup/cairn/index"
+	"github.com/cairnbackup/cairn/internal/compress"
+	"github.com/cairnbackup/cairn/pack"
+	"github.com/cairnbackup/cairn/repo/backend"
+	"golang.org/x/sync/errgroup"
+)
+
+const (
+	// packCheckers bounds how many pack headers a check reads at once.
+	packCheckers = 8
+	// packReaders bounds how many packs a check holds in memory at once,
+	// each whole: about packReaders × Options.PackSize.
+	packReaders = 2
+)
+
+// packs compares the packs the index names with the backend: each must
+// exist and its header must agree with the index; the chosen ones are
+// downloaded and verified whole. Packs that no index names are warned of.
+func (c *checker) packs(ctx context.Context, chosen map[ID]bool) error {
+	objs, stray, err := listObjects(ctx, c.r.be, backend.PackFile)
+	if err != nil {
+		return err
+	}
+	for _, p := range stray {
+		c.add(p, harm{})
+	}
+	sizes := make(map[ID]int64, len(objs))
+	for _, o := range objs {
+		sizes[o.id] = o.size
+	}
+	c.rep.Packs = len(c.r.idx.PackIDs())
+	c.start("packs", c.rep.Packs)
+
+	seen := make(map[ID]bool, c.rep.Packs)
+	readers := make(chan struct{}, packReaders)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(packCheckers)
+	for p := range c.r.idx.Packs() {
+		if gctx.Err() != nil {
+			break
+		}
+		// A pack that index files list with both blob types comes twice;
+		// it is counted, and downloaded, once.
+		first := !seen[p.ID]
+		seen[p.ID] = true
+		size, ok := sizes[p.ID]
+		if !ok {
+			if first {
+				c.missingPack(p)
+				c.step(0)
+			}
+			continue
+		}
+		g.Go(func() error {
+			var n uint64
+			var err error
+			if first && chosen[p.ID] {
+				n, err = c.readPack(gctx, p, readers)
+			} else {
+				err = c.checkHeader(gctx, p, size)
+			}
+			if err == nil && first {
+				c.step(n)
+			}
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	for _, o := range objs {
+		if !seen[o.id] {
+			c.add(Problem{Kind: UnreferencedPack, Object: "pack " + o.id.String(),
+				Err: &pack.Error{Pack: o.id, Op: "list", Err: errors.New("no index names it: it may belong to " +
+					"a backup still running or to one that crashed; prune removes it")}}, harm{})
+		}
+	}
+	return nil
+}
+
+// missingPack records that the index names a pack the backend lacks. A
+// condemned pack may be gone legitimately: prune deletes condemned packs
+// before the index file that condemns them.
+func (c *checker) missingPack(p index.Pack) {
+	err := &pack.Error{Pack: p.ID, Op: "list",
+		Err: fmt.Errorf("the index names it, the backend does not hold it: %w", ErrNotFound)}
+	c.add(Problem{Kind: MissingPack, Object: "pack " + p.ID.String(), Err: err},
+		harm{pack: p.ID, onlyIfHarmful: p.Condemned})
+}
+
+// checkHeader reads a pack's header and compares it with the index.
+func (c *checker) checkHeader(ctx context.Context, p index.Pack, size int64) error {
+	h := backend.Handle{Type: backend.PackFile, Name: p.ID.String()}
+	hdr, err := pack.ReadHeader(&readerAt{ctx: ctx, be: c.r.be, h: h}, p.ID, size, c.r.key)
+	if err != nil {
+		if !isDamage(err) {
+			return err
+		}
+		c.add(Problem{Kind: UnreadablePack, Object: "pack " + p.ID.String(), Err: err},
+			harm{pack: p.ID})
+		return nil
+	}
+	c.compare(p, hdr)
+	return nil
+}
+
+// compare reports the index entries of a pack that its header does not
+// confirm. The header may list more blobs than the index: an index entry
+// may name only some of a pack's blobs.
+func (c *checker) compare(p index.Pack, hdr *pack.Header) {
+	var bad []BlobHandle
+	var first string
+	if hdr.Type != p.Type {
+		for _, b := range p.Blobs {
+			bad = append(bad, BlobHandle{Type: p.Type, ID: b.ID})
+		}
+		first = fmt.Sprintf("the index lists %s blobs, the header holds %s blobs", p.Type, hdr.Type)
+	} else {
+		at := make(map[ID]pack.Blob, len(hdr.Blobs))
+		for _, b := range hdr.Blobs {
+			at[b.ID] = b
+		}
+		for _, b := range p.Blobs {
+			hb, ok := at[b.ID]
+			if ok && hb == b {
+				continue
+			}
+			h := BlobHandle{Type: p.Type, ID: b.ID}
+			bad = append(bad, h)
+			switch {
+			case first != "":
+			case !ok:
+				first = h.String() + " is not in the header"
+			default:
+				first = fmt.Sprintf("%s: the index says offset %d, length %d, raw length %d; the header %d, %d, %d",
+					h, b.Offset, b.Length, b.RawLength, hb.Offset, hb.Length, hb.RawLength)
+			}
+		}
+	}
+	if len(bad) == 0 {
+		return
+	}
+	err := &pack.Error{Pack: p.ID, Op: "compare with index", Err: fmt.Errorf(
+		"%d of the index's %d entries disagree with the header, first %s: %w", len(bad), len(p.Blobs), first, ErrCorrupt)}
+	c.add(Problem{Kind: PackHeaderMismatch, Object: "pack " + p.ID.String(), Err: err}, harm{blobs: bad})
+}
+
+// readPack downloads a pack whole and verifies its name, its header and
+// every blob in it, and returns its size. Only blobs that fail harm
+// snapshots: each is verified on its own, so a damaged header or name
+// condemns nothing that can still be read.
+func (c *checker) readPack(ctx context.Context, p index.Pack, readers chan struct{}) (uint64, error) {
+	select {
+	case readers <- struct{}{}:
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	defer func() { <-readers }()
+	h := backend.Handle{Type: backend.PackFile, Name: p.ID.String()}
+	data, err := backend.LoadAll(ctx, c.r.be, h)
+	if err != nil {
+		err = &pack.Error{Pack: p.ID, Op: "load", Err: err}
+		if !isDamage(err) {
+			return 0, err
+		}
+		kind := UnreadablePack
+		if errors.Is(err, ErrNotFound) {
+			kind = MissingPack
+		}
+		c.add(Problem{Kind: kind, Object: "pack " + p.ID.String(), Err: err}, harm{pack: p.ID})
+		return 0, nil
+	}
+	c.mu.Lock()
+	c.rep.PacksRead++
+	c.mu.Unlock()
+
+	t, blobs := p.Type, p.Blobs
+	hdr, err := pack.ReadHeader(bytes.NewReader(data), p.ID, int64(len(data)), c.r.key)
+	if err != nil {
+		c.add(Problem{Kind: UnreadablePack, Object: "pack " + p.ID.String(), Err: err}, harm{})
+	} else {
+		c.compare(p, hdr)
+		t, blobs = hdr.Type, hdr.Blobs
+	}
+	var bad []BlobHandle
+	var buf blobScratch
+	for _, b := range blobs {
+		err := c.r.verifyBlob(&buf, data, p.ID, t, b)
+		if err == nil {
+			continue
+		}
+		bh := BlobHandle{Type: t, ID: b.ID}
+		var harmed []BlobHandle
+		if loc, ok := c.r.idx.Lookup(bh); ok && loc.Pack == p.ID {
+			harmed = []BlobHandle{bh} // what reads use; a copy elsewhere is unharmed
+			bad = append(bad, bh)
+		}
+		c.add(Problem{Kind: CorruptBlob, Object: bh.String(), Err: err}, harm{blobs: harmed})
+	}
+	if err := pack.CheckName(bytes.NewReader(data), p.ID); err != nil {
+		c.add(Problem{Kind: CorruptPack, Object: "pack " + p.ID.String(), Err: err}, harm{blobs: bad})
+	}
+	return uint64(len(data)), nil
+}
+
+// blobScratch holds the buffers for verifying blobs one after another.
+type blobScratch struct{ plain, raw []byte }
+
+// verifyBlob opens blob b of a pack held whole in data, as LoadBlob does: it
+// authenticates, decompresses and checks the length and the ID hash.
+func (r *Repository) verifyBlob(buf *blobScratch, data []byte, packID ID, t BlobType, b pack.Blob) error {
+	h := BlobHandle{Type: t, ID: b.ID}
+	fail := func(err error) error { return &BlobError{Blob: h, Pack: packID, Err: err} }
+	end := uint64(b.Offset) + uint64(b.Length)
+	if end > uint64(len(data)) {
+		return fail(fmt.Errorf("ends at byte %d of a pack of %d: %w", end, len(data), ErrCorrupt))
+	}
+	var err error
+	if buf.plain, err = pack.OpenBlob(buf.plain[:0], r.key, h, data[b.Offset:end]); err != nil {
+		return fail(err)
+	}
+	if buf.raw, err = compress.Decode(buf.raw[:0], buf.plain, int(b.RawLength)); err != nil {
+		return fail(fmt.Errorf("%w: %w", err, ErrCorrupt))
+	}
+	if len(buf.raw) != int(b.RawLength) {
+		return fail(fmt.Errorf("%d bytes, the header says %d: %w", len(buf.raw), b.RawLength, ErrCorrupt))
+	}
+	if got := r.key.BlobID(buf.raw); got != b.ID {
+		return fail(fmt.Errorf("content hashes to %s: %w", got.Short(), ErrCorrupt))
+	}
+	return nil
+}
