@@ -159,7 +159,11 @@ func (r *Repository) loadIndexFile(ctx context.Context, id crypto.ID) (*index.Fi
 // already, and only then adds them to the in-memory index: nothing is
 // looked up for deduplication before a file that names it exists.
 func (r *Repository) saveIndexFile(ctx context.Context, packs []index.Pack) (crypto.ID, error) {
-	f := &index.File{Created: time.Now().UTC(), Packs: packs}
+	return r.storeIndexFile(ctx, &index.File{Created: time.Now().UTC(), Packs: packs})
+}
+
+// storeIndexFile stores f and then adds it to the in-memory index.
+func (r *Repository) storeIndexFile(ctx context.Context, f *index.File) (crypto.ID, error) {
 	data, err := f.Encode(r.key)
 	if err != nil {
 		return crypto.ID{}, err

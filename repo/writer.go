@@ -46,6 +46,7 @@ type Writer struct {
 
 	uploads    chan struct{} // semaphore bounding concurrent pack stores
 	indexEvery int
+	avoid      map[ID]bool // packs not to deduplicate against (being repacked)
 
 	added WriterStats // under mu
 }
@@ -90,7 +91,7 @@ func (w *Writer) saveBlob(ctx context.Context, h pack.Handle, data []byte) (bool
 	if err := w.broken(); err != nil {
 		return false, err
 	}
-	if loc, ok := w.r.idx.Lookup(h); ok && !loc.Condemned {
+	if loc, ok := w.r.idx.Lookup(h); ok && !loc.Condemned && !w.avoid[loc.Pack] {
 		return true, w.broken()
 	}
 	if !w.claim(h) {
