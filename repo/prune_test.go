@@ -119,23 +119,33 @@ func TestPruneTwoPhases(t *testing.T) {
 	require.Equal(t, files, listFiles(t, be, backend.IndexFile))
 }
 
-// TestPruneWaitsForBackups: a condemned pack outlives every backup that
-// held a lock when it was condemned.
-func TestPruneWaitsForBackups(t *testing.T) {
-	r, be := newMemRepo(t)
+// condemnedWhileRunning forgets a snapshot and prunes while another
+// process (returned, with its lock) runs a backup: the snapshot's two packs
+// are condemned and wait.
+func condemnedWhileRunning(t *testing.T) (r *Repository, be *mem.Backend, old *Snapshot, other *Repository, running *Lock) {
+	t.Helper()
+	r, be = newMemRepo(t)
 	ctx := t.Context()
 	old, err := r.Backup(ctx, filesSource(randomBytes(1, 100<<10)), BackupOptions{})
 	require.NoError(t, err)
 	require.NoError(t, r.DeleteSnapshot(ctx, old.ID))
-
-	other := reopen(t, be)
-	running, err := other.Lock(ctx, "backup", false)
+	other = reopen(t, be)
+	running, err = other.Lock(ctx, "backup", false)
 	require.NoError(t, err)
 	rep, err := r.Prune(ctx, PruneOptions{})
 	require.NoError(t, err)
 	require.Len(t, rep.Condemned, 2)
+	require.Len(t, rep.Waiting, 2)
+	return r, be, old, other, running
+}
 
-	rep, err = r.Prune(ctx, PruneOptions{})
+// TestPruneWaitsForBackups: a condemned pack outlives every backup that
+// held a lock when it was condemned.
+func TestPruneWaitsForBackups(t *testing.T) {
+	r, be, _, other, running := condemnedWhileRunning(t)
+	ctx := t.Context()
+
+	rep, err := r.Prune(ctx, PruneOptions{})
 	require.NoError(t, err)
 	require.Empty(t, rep.Deleted)
 	require.Len(t, rep.Waiting, 2)
@@ -156,26 +166,17 @@ func TestPruneWaitsForBackups(t *testing.T) {
 // TestPruneKeepsNeededCondemned: a backup that loaded the index before a
 // pack was condemned refers to it; the next prune keeps the pack.
 func TestPruneKeepsNeededCondemned(t *testing.T) {
-	r, be := newMemRepo(t)
+	// A backup running since before the prune, with the index it read then,
+	// stores a snapshot that uses the condemned packs.
+	r, be, old, other, running := condemnedWhileRunning(t)
 	ctx := t.Context()
-	old, err := r.Backup(ctx, filesSource(randomBytes(1, 100<<10)), BackupOptions{})
-	require.NoError(t, err)
-	require.NoError(t, r.DeleteSnapshot(ctx, old.ID))
-
-	// A backup running since before the prune, with the index it read then.
-	other := reopen(t, be)
-	running, err := other.Lock(ctx, "backup", false)
-	require.NoError(t, err)
-	rep, err := r.Prune(ctx, PruneOptions{})
-	require.NoError(t, err)
-	require.Len(t, rep.Condemned, 2)
 	w := other.NewWriter()
 	sn := &Snapshot{Time: time.Now(), Host: "late", Tree: old.Tree}
-	_, err = w.SaveSnapshot(ctx, sn)
+	_, err := w.SaveSnapshot(ctx, sn)
 	require.NoError(t, err)
 	require.NoError(t, running.Unlock(ctx))
 
-	rep, err = r.Prune(ctx, PruneOptions{})
+	rep, err := r.Prune(ctx, PruneOptions{})
 	require.NoError(t, err)
 	require.Empty(t, rep.Deleted)
 	require.Len(t, rep.Kept, 2)
