@@ -24,4 +24,12 @@
 // Failures wrap ErrCorrupt, ErrNotFound, ErrWrongPassword or
 // ErrUnsupportedVersion, and name the object: a *FileError for files, a
 // *BlobError (with the pack) for blobs.
+//
+// Maintenance: Forget thins snapshots by a retention Policy; Prune frees
+// the packs no snapshot needs, in two phases, so that backups never wait
+// for it and never lose a blob to it (FORMAT.md §12); Check verifies the
+// structure and, with ReadData, every byte, naming the snapshots each
+// problem harms; RebuildIndex rebuilds the index from the packs. Backups
+// and restores hold shared locks and maintenance exclusive ones (Lock);
+// locks are refreshed while held and turn stale after Options.LockStale.
 package repo
