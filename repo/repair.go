@@ -279,7 +279,9 @@ func (r *Repository) swapIndex(idx *index.Index, files map[ID]*index.File) {
 // (CheckReport.Damaged) and returns those it deleted. Snapshots already
 // gone are skipped.
 //
-// Locking: like Forget, it needs the lock that forgetting snapshots takes.
+// Like Forget and DeleteSnapshot, it takes no lock: removing snapshot
+// records never endangers other operations (a prune reading them
+// meanwhile fails and is run again).
 func (r *Repository) ForgetDamaged(ctx context.Context, rep *CheckReport) ([]ID, error) {
 	var removed []ID
 	for _, id := range rep.Damaged() {

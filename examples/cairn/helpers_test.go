@@ -85,6 +85,22 @@ func (c *cli) with(env ...string) *cli {
 
 func (c *cli) run(args ...string) result {
 	c.t.Helper()
+	cmd := c.command(args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(c.input), &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if err != nil {
+		ee, ok := err.(*exec.ExitError)
+		require.True(c.t, ok, "run %v: %v", args, err)
+		code = ee.ExitCode()
+	}
+	return result{stdout: stdout.String(), stderr: stderr.String(), code: code}
+}
+
+// command returns the command line, not started, with the environment
+// for the repository.
+func (c *cli) command(args ...string) *exec.Cmd {
 	cmd := exec.Command(cairnBin, args...)
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "CAIRN_") {
@@ -101,16 +117,7 @@ func (c *cli) run(args ...string) result {
 	if c.cred != nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.cred}
 	}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(c.input), &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	if err != nil {
-		ee, ok := err.(*exec.ExitError)
-		require.True(c.t, ok, "run %v: %v", args, err)
-		code = ee.ExitCode()
-	}
-	return result{stdout: stdout.String(), stderr: stderr.String(), code: code}
+	return cmd
 }
 
 // ok runs the command, requires success and returns stdout.

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/cairnbackup/cairn/repo"
+	"github.com/cairnbackup/cairn/repo/backend"
 	"github.com/cairnbackup/cairn/repo/backend/local"
 )
 
@@ -105,6 +106,7 @@ func (a *app) open(ctx context.Context) (*repo.Repository, error) {
 		return nil, err
 	}
 	r, err := repo.Open(ctx, local.New(dir), password, repo.OpenOptions{})
+	var fe *repo.FileError
 	switch {
 	case err == nil:
 		return r, nil
@@ -112,6 +114,8 @@ func (a *app) open(ctx context.Context) (*repo.Repository, error) {
 		return nil, fmt.Errorf("open repository %s: wrong password or no key for it", dir)
 	case errors.Is(err, repo.ErrNotFound) && !hasConfig(dir):
 		return nil, fmt.Errorf("no repository at %s: create one with \"cairn init\"", dir)
+	case errors.As(err, &fe) && fe.File.Type == backend.IndexFile:
+		return nil, fmt.Errorf("open repository %s: %w (\"cairn repair index\" rebuilds the index from the packs)", dir, err)
 	}
 	return nil, fmt.Errorf("open repository %s: %w", dir, err)
 }

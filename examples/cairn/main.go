@@ -15,6 +15,15 @@
 //	cairn dump ID PATH
 //	cairn key list | add | remove ID | passwd
 //	cairn stats
+//	cairn forget [--keep-last N] [--keep-daily N]... [--keep-within D] [--keep-tag T]... [--dry-run] [--prune] | ID...
+//	cairn prune [--max-unused P%] [--max-repack-size SIZE] [--dry-run]
+//	cairn check [--read-data | --read-data-subset N/M|P%]
+//	cairn repair index | snapshots [--forget-damaged]
+//	cairn unlock [--remove-all]
+//	cairn verify ID [--sample P%] [--files N] [--seed S]
+//
+// backup and restore also take Docker volumes (--docker-volume and more);
+// see "cairn help backup".
 //
 // Every PATH given to backup becomes a snapshot of its own. ID is a snapshot
 // ID, a unique prefix of one (at least 4 hex digits) or "latest".
@@ -29,8 +38,8 @@
 // key add and key passwd take the new password from --new-password-file or
 // CAIRN_NEW_PASSWORD.
 //
-// Exit status: 0 on success, 1 on an error, 3 when backup saved a snapshot
-// but could not read some files.
+// Exit status: 0 on success, 1 on an error (check and verify: damage
+// found), 3 when backup saved a snapshot but could not read some files.
 package main
 
 import (
@@ -86,6 +95,12 @@ func commands() []*command {
 		dumpCommand(),
 		keyCommand(),
 		statsCommand(),
+		forgetCommand(),
+		pruneCommand(),
+		checkCommand(),
+		repairCommand(),
+		unlockCommand(),
+		verifyCommand(),
 	}
 }
 
