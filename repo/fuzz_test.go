@@ -2,6 +2,7 @@ package repo
 
 import (
 	"encoding/json"
+	"errors"
 	"testing"
 	"time"
 
@@ -53,6 +54,36 @@ func FuzzDecodeConfig(f *testing.F) {
 		cfg, err := decodeConfig(k, data)
 		if err == nil && cfg.validate() != nil {
 			t.Fatal("accepted an invalid config")
+		}
+	})
+}
+
+func FuzzDecodeLock(f *testing.F) {
+	now := time.Unix(1, 0).UTC()
+	good, err := json.Marshal(LockInfo{Operation: "backup", Host: "h", PID: 1, Since: now, Time: now, StaleAfter: time.Minute})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add([]byte(`{"time":"2026-01-01T00:00:00Z","stale_after":-1}`))
+	f.Add([]byte(`null`))
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		info, err := decodeLock(payload)
+		if err != nil {
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("error %v does not wrap ErrCorrupt", err)
+			}
+			return
+		}
+		if info.Time.IsZero() || info.Since.IsZero() || info.StaleAfter <= 0 {
+			t.Fatalf("accepted %+v", info)
+		}
+		again, err := json.Marshal(info)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := decodeLock(again); err != nil {
+			t.Fatalf("re-encoded lock refused: %v", err)
 		}
 	})
 }

@@ -292,11 +292,23 @@ func (r *Repository) loadLock(ctx context.Context, id ID) (LockInfo, error) {
 	if err != nil {
 		return LockInfo{}, &FileError{File: lockHandle(id), Op: "decode", Err: err}
 	}
-	var info LockInfo
-	if err := json.Unmarshal(payload, &info); err != nil || info.Time.IsZero() || info.StaleAfter <= 0 {
-		return LockInfo{}, &FileError{File: lockHandle(id), Op: "decode", Err: fmt.Errorf("bad lock: %w", ErrCorrupt)}
+	info, err := decodeLock(payload)
+	if err != nil {
+		return LockInfo{}, &FileError{File: lockHandle(id), Op: "decode", Err: err}
 	}
 	info.ID = id
+	return info, nil
+}
+
+// decodeLock parses an authenticated lock payload.
+func decodeLock(payload []byte) (LockInfo, error) {
+	var info LockInfo
+	if err := json.Unmarshal(payload, &info); err != nil {
+		return LockInfo{}, fmt.Errorf("bad lock: %v: %w", err, ErrCorrupt)
+	}
+	if info.Time.IsZero() || info.Since.IsZero() || info.StaleAfter <= 0 {
+		return LockInfo{}, fmt.Errorf("bad lock: no time, start or stale time: %w", ErrCorrupt)
+	}
 	return info, nil
 }
 
