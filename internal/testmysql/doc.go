@@ -22,8 +22,7 @@
 // $MARIADB_HOME/my.cnf is read after /etc/mysql/my.cnf, so its settings
 // win (only a ~/.my.cnf would still override them).
 //
-// MariaDB is optional, unlike PostgreSQL for testpg: without mariadbd or
-// the other programs (looked for in PATH, /usr/sbin and /usr/bin) Start
-// skips the test, even when CAIRN_REQUIRE_INTEGRATION=1. The MariaDB round
-// trip runs only where Debian's mariadb-server is installed.
+// As with testpg, without mariadbd or the other programs (looked for in
+// PATH, /usr/sbin and /usr/bin) Start skips the test, or fails it when
+// CAIRN_REQUIRE_INTEGRATION=1; CI installs Debian's mariadb-server.
 package testmysql
