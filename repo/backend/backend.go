@@ -98,6 +98,30 @@ var (
 	ErrExists = errors.New("already exists")
 )
 
+// Permanent marks err as an error that no retry can get past, such as a
+// refused credential or a missing permission, so that a retrying wrapper
+// (package retry) returns it at once instead of trying again. The result
+// wraps err, keeping its message and errors.Is and errors.As matches.
+// Permanent(nil) is nil.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &permanentError{err}
+}
+
+// IsPermanent reports whether err, or an error it wraps, was marked by
+// Permanent.
+func IsPermanent(err error) bool {
+	var p *permanentError
+	return errors.As(err, &p)
+}
+
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
 // Backend stores a repository's objects. Implementations are safe for
 // concurrent use. Every error that means "no such object" wraps ErrNotFound.
 type Backend interface {
