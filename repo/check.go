@@ -81,9 +81,6 @@ func (c *CheckReport) Damaged() []ID {
 // appear as UnreferencedPack.
 func (r *Repository) Check(ctx context.Context, opts CheckOptions) (rep *CheckReport, err error) {
 	err = r.withLock(ctx, "check", true, func(ctx context.Context, _ *Lock) error {
-		if err := r.refreshIndex(ctx); err != nil {
-			return err
-		}
 		rep, err = r.check(ctx, opts)
 		return err
 	})
@@ -98,6 +95,11 @@ func (r *Repository) check(ctx context.Context, opts CheckOptions) (*CheckReport
 	c := &checker{r: r, progress: opts.Progress, rep: &CheckReport{}}
 	snaps, err := c.snapshots(ctx)
 	if err != nil {
+		return nil, err
+	}
+	// After the snapshots: an index file is stored before any snapshot
+	// that needs it, so this covers every snapshot just read.
+	if err := r.refreshIndex(ctx); err != nil {
 		return nil, err
 	}
 	if err := c.packs(ctx, chosen); err != nil {

@@ -187,6 +187,11 @@ func (p *pruner) load(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Snapshots are stored after the index files that locate their trees:
+	// reading the index now covers every snapshot just read.
+	if err := p.r.refreshIndex(ctx); err != nil {
+		return err
+	}
 	p.rep.Snapshots = len(snaps)
 	if p.used, err = p.r.usedBlobs(ctx, snaps); err != nil {
 		return err
