@@ -10,6 +10,7 @@ import (
 
 	"github.com/cairnbackup/cairn/chunk"
 	"github.com/cairnbackup/cairn/pack"
+	"github.com/cairnbackup/cairn/repo/backend/limit"
 	"github.com/cairnbackup/cairn/source"
 )
 
@@ -141,7 +142,7 @@ func (a *archiver) readFile(ctx context.Context, ch *chunk.Chunker, j *fileJob) 
 		a.warn(path, err)
 		return nil
 	}
-	ch.Reset(&countReader{r: rc, n: &a.bytesRead})
+	ch.Reset(&countReader{r: limit.NewReader(ctx, rc, a.opts.readLimit), n: &a.bytesRead})
 	a.current.Store(&j.entry.Path)
 	n, err := a.chunkFile(ctx, ch, j)
 	cerr := rc.Close()

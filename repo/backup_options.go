@@ -6,6 +6,9 @@ import (
 	"os"
 	"runtime"
 	"time"
+
+	"github.com/cairnbackup/cairn/repo/backend/limit"
+	"golang.org/x/time/rate"
 )
 
 // ErrPartialSnapshot is wrapped by the error Backup returns when it saved a
@@ -41,6 +44,11 @@ type BackupOptions struct {
 	// MaxInFlight caps the bytes read but not yet stored; default
 	// DefaultMaxInFlight, raised to the repository's largest chunk.
 	MaxInFlight int64
+	// ReadLimit caps the bytes of file content read from the source per
+	// second, over all readers; 0 means no limit. Bursts of up to a
+	// second's worth (at least 64 KiB) pass at once.
+	ReadLimit int64
+	readLimit *rate.Limiter // from ReadLimit, one per backup, shared by the readers
 
 	// Progress, if set, is called every ProgressInterval (default 1 s)
 	// and once at the end, from one goroutine at a time.
@@ -86,6 +94,10 @@ func (o BackupOptions) withDefaults(chunkMax uint32) (BackupOptions, error) {
 		o.MaxInFlight = DefaultMaxInFlight
 	}
 	o.MaxInFlight = max(o.MaxInFlight, int64(chunkMax))
+	if o.ReadLimit < 0 {
+		return o, fmt.Errorf("backup: negative ReadLimit %d", o.ReadLimit)
+	}
+	o.readLimit = limit.NewLimiter(o.ReadLimit)
 	if o.ProgressInterval <= 0 {
 		o.ProgressInterval = time.Second
 	}
