@@ -191,3 +191,22 @@ func TestUnmarshalKeyRejectsBadPolynomial(t *testing.T) {
 	_, err = unmarshalKey(b[:10])
 	require.ErrorIs(t, err, ErrCorrupt)
 }
+
+func TestNewKeyLike(t *testing.T) {
+	k := newTestKey(t)
+	like, err := NewKeyLike(k)
+	require.NoError(t, err)
+	require.Equal(t, k.Polynomial(), like.Polynomial())
+	require.Equal(t, k.BlobID([]byte("content")), like.BlobID([]byte("content")))
+	require.NotEqual(t, k.encKey, like.encKey)
+	sealed := k.Seal(nil, []byte("secret"), nil)
+	_, err = like.Open(nil, sealed, nil)
+	require.ErrorIs(t, err, ErrCorrupt, "the encryption key must be new")
+
+	// It survives a key file like any key.
+	f, err := NewKeyFile(like, "pw", cheapKDF)
+	require.NoError(t, err)
+	opened, err := f.Open("pw")
+	require.NoError(t, err)
+	require.Equal(t, like.marshal(), opened.marshal())
+}

@@ -50,6 +50,20 @@ func NewRandomKey() (*Key, error) {
 	return newKey(enc, id, uint64(pol))
 }
 
+// NewKeyLike returns a master key set with a fresh random encryption key
+// and k's blob-ID key and chunker polynomial. A repository made with it
+// cuts the same chunks (given the same chunk sizes) and gives them the same
+// IDs as k's, so blobs can be copied between the two without re-hashing and
+// a copy skips what the other has. The price: the two repositories' blob
+// IDs are comparable, so whoever holds the keys of both can tell which data
+// they share, and a leaked master key of one gives away the other's ID key
+// and polynomial too (not its encryption key: its content stays sealed).
+func NewKeyLike(k *Key) (*Key, error) {
+	var enc [KeySize]byte
+	rand.Read(enc[:])
+	return newKey(enc, k.idKey, k.polynomial)
+}
+
 func newKey(enc, id [KeySize]byte, polynomial uint64) (*Key, error) {
 	pol := chunker.Pol(polynomial)
 	if pol.Deg() != 53 || !pol.Irreducible() {

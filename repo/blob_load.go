@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/cairnbackup/cairn/crypto"
+	"github.com/cairnbackup/cairn/index"
 	"github.com/cairnbackup/cairn/internal/compress"
 	"github.com/cairnbackup/cairn/pack"
 	"github.com/cairnbackup/cairn/repo/backend"
@@ -23,6 +24,12 @@ func (r *Repository) LoadBlob(ctx context.Context, t BlobType, id ID, dst []byte
 	}
 	buf := blobBuffers.Get().(*blobBuffer)
 	defer blobBuffers.Put(buf)
+	if t == pack.TreeBlob && r.cache != nil {
+		if out, err := r.loadCachedBlob(ctx, h, loc, buf, dst); err == nil {
+			return out, nil
+		}
+		// The cache could not help; the backend decides.
+	}
 	ph := backend.Handle{Type: backend.PackFile, Name: loc.Pack.String()}
 	err := r.be.Load(ctx, ph, int(loc.Length), int64(loc.Offset), func(rd io.Reader) error {
 		buf.sealed = grow(buf.sealed[:0], int(loc.Length))
@@ -32,6 +39,13 @@ func (r *Repository) LoadBlob(ctx context.Context, t BlobType, id ID, dst []byte
 	if err != nil {
 		return nil, &BlobError{Blob: h, Pack: loc.Pack, Err: err}
 	}
+	return r.openBlob(h, loc, buf, dst)
+}
+
+// openBlob authenticates and decompresses the sealed blob h in buf.sealed,
+// checks it against loc and its ID, and appends its content to dst[:0].
+func (r *Repository) openBlob(h pack.Handle, loc index.Location, buf *blobBuffer, dst []byte) ([]byte, error) {
+	var err error
 	buf.plain, err = pack.OpenBlob(buf.plain[:0], r.key, h, buf.sealed)
 	if err != nil {
 		return nil, &BlobError{Blob: h, Pack: loc.Pack, Err: err}
@@ -44,7 +58,7 @@ func (r *Repository) LoadBlob(ctx context.Context, t BlobType, id ID, dst []byte
 		return nil, &BlobError{Blob: h, Pack: loc.Pack,
 			Err: fmt.Errorf("%d bytes, index says %d: %w", len(out), loc.RawLength, ErrCorrupt)}
 	}
-	if got := r.key.BlobID(out); got != id {
+	if got := r.key.BlobID(out); got != h.ID {
 		return nil, &BlobError{Blob: h, Pack: loc.Pack,
 			Err: fmt.Errorf("content hashes to %s: %w", got.Short(), crypto.ErrCorrupt)}
 	}

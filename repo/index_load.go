@@ -24,6 +24,7 @@ func (r *Repository) loadIndex(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	r.cache.retain(backend.IndexFile, ids)
 	var mu sync.Mutex
 	files := make(map[crypto.ID]*index.File, len(ids))
 	g, gctx := errgroup.WithContext(ctx)
@@ -91,6 +92,7 @@ func (r *Repository) refreshIndex(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	r.cache.retain(backend.IndexFile, ids)
 	r.idxMu.Lock()
 	defer r.idxMu.Unlock()
 	files := make(map[crypto.ID]*index.File, len(ids))
@@ -144,7 +146,7 @@ func (r *Repository) refreshIndex(ctx context.Context) error {
 }
 
 func (r *Repository) loadIndexFile(ctx context.Context, id crypto.ID) (*index.File, error) {
-	data, err := loadFile(ctx, r.be, backend.IndexFile, id)
+	data, err := r.loadCachedFile(ctx, backend.IndexFile, id)
 	if err != nil {
 		return nil, err
 	}
@@ -172,6 +174,7 @@ func (r *Repository) storeIndexFile(ctx context.Context, f *index.File) (crypto.
 	if err != nil {
 		return id, err
 	}
+	r.cache.store(backend.IndexFile, id, data)
 	r.idxMu.Lock()
 	defer r.idxMu.Unlock()
 	if err := r.idx.AddFile(f); err != nil {

@@ -2,6 +2,8 @@ package repo
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/cairnbackup/cairn/chunk"
@@ -112,6 +114,25 @@ type OpenOptions struct {
 	// NoIndex skips reading the index files, for RebuildIndex when one of
 	// them is damaged. Nothing else works on such a Repository.
 	NoIndex bool
+	// CacheDir is a local folder for copies of the index files, snapshots
+	// and tree packs, so that opening a remote repository and backing up
+	// again download little; "" means no cache. Each repository has its own
+	// folder in it, named by its ID, and processes may share it. A damaged
+	// copy is never used, and a cache that cannot be written is done
+	// without. DefaultCacheDir is the usual place. Check and the repairs
+	// read what is cached from the cache too: to check what the backend
+	// holds, open without one.
+	CacheDir string
+}
+
+// DefaultCacheDir returns the user's cache folder for cairn:
+// os.UserCacheDir()/cairn.
+func DefaultCacheDir() (string, error) {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "cairn"), nil
 }
 
 // InitOptions configure Init. Chunking and KDF are fixed for the repository
@@ -123,6 +144,16 @@ type InitOptions struct {
 	Chunking chunk.Params
 	// Key describes the first key file.
 	Key KeyOptions
+	// ChunkerFrom, if set, gives the new repository the chunk sizes,
+	// chunker polynomial and blob-ID key of this open one (its own
+	// encryption key and password all the same; Chunking must then be
+	// zero or the same). The same data then gives the same chunks and
+	// blob IDs in both, so Copy between them skips the blobs the
+	// destination has and backups of the same files into either
+	// deduplicate alike. The price: the two repositories' blob IDs are
+	// comparable by whoever holds the keys of both (see
+	// crypto.NewKeyLike).
+	ChunkerFrom *Repository
 }
 
 // KeyOptions describe a new key file.

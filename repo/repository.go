@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cairnbackup/cairn/chunk"
 	"github.com/cairnbackup/cairn/crypto"
 	"github.com/cairnbackup/cairn/index"
 	"github.com/cairnbackup/cairn/internal/compress"
@@ -28,6 +29,8 @@ type Repository struct {
 
 	idxMu      sync.Mutex       // serializes changes to idx and indexFiles
 	indexFiles map[ID]indexMeta // the index files idx holds
+
+	cache *cache // nil without OpenOptions.CacheDir
 }
 
 // Init creates a repository in an empty backend, protected by password, and
@@ -39,6 +42,12 @@ func Init(ctx context.Context, be backend.Backend, password string, opts InitOpt
 	}
 	cfg := Config{Created: time.Now().UTC(), Chunking: opts.Chunking.WithDefaults()}
 	rand.Read(cfg.ID[:])
+	if from := opts.ChunkerFrom; from != nil {
+		if opts.Chunking != (chunk.Params{}) && cfg.Chunking != from.cfg.Chunking {
+			return nil, errors.New("init: Chunking and ChunkerFrom both given, and they differ")
+		}
+		cfg.Chunking = from.cfg.Chunking
+	}
 	if err := cfg.Chunking.Validate(); err != nil {
 		return nil, err
 	}
@@ -47,7 +56,7 @@ func Init(ctx context.Context, be backend.Backend, password string, opts InitOpt
 	} else if !errors.Is(err, backend.ErrNotFound) {
 		return nil, &FileError{File: configHandle, Op: "stat", Err: err}
 	}
-	k, err := crypto.NewRandomKey()
+	k, err := newMasterKey(opts.ChunkerFrom)
 	if err != nil {
 		return nil, err
 	}
@@ -81,13 +90,26 @@ func Open(ctx context.Context, be backend.Backend, password string, opts OpenOpt
 	if err != nil {
 		return nil, err
 	}
+	if opts.CacheDir != "" {
+		r.cache = openCache(opts.CacheDir, cfg.ID)
+	}
 	if opts.NoIndex {
 		return r, nil
 	}
 	if err := r.loadIndex(ctx); err != nil {
 		return nil, err
 	}
+	r.tidyCache(ctx)
 	return r, nil
+}
+
+// newMasterKey makes a repository's key set: random, or sharing like's
+// blob-ID key and polynomial.
+func newMasterKey(like *Repository) (*crypto.Key, error) {
+	if like == nil {
+		return crypto.NewRandomKey()
+	}
+	return crypto.NewKeyLike(like.key)
 }
 
 func newRepository(be backend.Backend, k *crypto.Key, keyID ID, cfg Config, o Options) (*Repository, error) {

@@ -32,8 +32,12 @@ type Snapshot struct {
 	// Tree is the root tree blob.
 	Tree ID `json:"tree"`
 	// Parent is the snapshot this one was made incrementally from.
-	Parent *ID        `json:"parent,omitempty"`
-	Source SourceInfo `json:"source"`
+	Parent *ID `json:"parent,omitempty"`
+	// Original is, in a snapshot made by Copy, the ID of the snapshot the
+	// backup first stored (in whichever repository), so that copies of
+	// copies still know it. nil in a snapshot a backup stored.
+	Original *ID        `json:"original,omitempty"`
+	Source   SourceInfo `json:"source"`
 	// Summary is what the backup did; nil for snapshots made without one.
 	Summary *Summary `json:"summary,omitempty"`
 	// ProgramVersion names the program that wrote the snapshot.
@@ -83,17 +87,19 @@ func (w *Writer) SaveSnapshot(ctx context.Context, sn *Snapshot) (ID, error) {
 	if err != nil {
 		return ID{}, err
 	}
-	id, err := saveFile(ctx, w.r.be, backend.SnapshotFile, envelope.Seal(w.r.key, envelope.Snapshot, payload, w.r.level))
+	data := envelope.Seal(w.r.key, envelope.Snapshot, payload, w.r.level)
+	id, err := saveFile(ctx, w.r.be, backend.SnapshotFile, data)
 	if err != nil {
 		return ID{}, err
 	}
+	w.r.cache.store(backend.SnapshotFile, id, data)
 	sn.ID = id
 	return id, nil
 }
 
 // LoadSnapshot loads and verifies one snapshot.
 func (r *Repository) LoadSnapshot(ctx context.Context, id ID) (*Snapshot, error) {
-	data, err := loadFile(ctx, r.be, backend.SnapshotFile, id)
+	data, err := r.loadCachedFile(ctx, backend.SnapshotFile, id)
 	if err != nil {
 		return nil, err
 	}
@@ -207,6 +213,7 @@ func resolvePrefix(ids []ID, s string) (ID, error) {
 // finds it unreferenced.
 func (r *Repository) DeleteSnapshot(ctx context.Context, id ID) error {
 	h := snapshotHandle(id)
+	r.cache.remove(backend.SnapshotFile, id)
 	if err := r.be.Remove(ctx, h); err != nil {
 		return &FileError{File: h, Op: "remove", Err: err}
 	}
