@@ -32,4 +32,10 @@
 // problem harms; RebuildIndex rebuilds the index from the packs. Backups
 // and restores hold shared locks and maintenance exclusive ones (Lock);
 // locks are refreshed while held and turn stale after Options.LockStale.
+//
+// Remote repositories: OpenOptions.CacheDir keeps index files, snapshots
+// and tree packs in a local cache, verified on every read, so that opening
+// and an incremental backup read almost nothing remote. Copy replicates
+// snapshots into another repository (offsite), sending only the blobs it
+// lacks; InitOptions.ChunkerFrom makes the two deduplicate alike.
 package repo

@@ -25,6 +25,7 @@ type backupCmd struct {
 	stdinName        string
 	fromCommand      bool
 	docker           dockerFlags
+	limitRead        kibRate
 }
 
 func backupCommand() *command {
@@ -61,6 +62,7 @@ func (c *backupCmd) flags(set *flag.FlagSet) {
 	set.BoolVar(&c.stdin, "stdin", false, "back up standard input as one file")
 	set.StringVar(&c.stdinName, "stdin-filename", "", "store --stdin or the command's output as `NAME` (default stdin, or the command's name + .dump)")
 	set.BoolVar(&c.fromCommand, "stdin-from-command", false, "run the command given after -- and back up its output")
+	set.Var(&c.limitRead, "limit-read", "read file content at most `KiB` per second (0: no limit)")
 	c.docker.backupFlags(set)
 }
 
@@ -128,7 +130,7 @@ func (c *backupCmd) setup(ctx context.Context, a *app) (*repo.Repository, repo.B
 	opts := repo.BackupOptions{
 		Host: c.host, Tags: c.tags, NoParent: c.force,
 		ProgressInterval: progressInterval, ProgramVersion: programVersion,
-		Warn: a.fileWarning,
+		Warn: a.fileWarning, ReadLimit: c.limitRead.bytes(),
 	}
 	r, err := a.open(ctx)
 	if err != nil {

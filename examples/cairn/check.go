@@ -40,6 +40,7 @@ func (c *checkCmd) flags(set *flag.FlagSet) {
 }
 
 func (c *checkCmd) run(ctx context.Context, a *app, args []string) error {
+	a.mode.uncached = true // what the store holds, not what is cached of it
 	if len(args) != 0 {
 		return usageError(errors.New("check takes no arguments"))
 	}

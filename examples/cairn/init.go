@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -11,19 +12,26 @@ import (
 
 	"github.com/cairnbackup/cairn/repo"
 	"github.com/cairnbackup/cairn/repo/backend"
-	"github.com/cairnbackup/cairn/repo/backend/local"
 )
 
 func initCommand() *command {
+	var from fromRepo
 	return &command{
-		name:    "init",
-		summary: "create a repository",
-		help:    "The repository is created at --repo (or $" + envRepository + "), protected by the password.",
-		run:     runInit,
+		name:     "init",
+		synopsis: "[--copy-chunker-params-from DIR [--from-password-file FILE]]",
+		summary:  "create a repository",
+		help: "The repository is created at --repo (or $" + envRepository + "), protected by the password.\n" +
+			"With --copy-chunker-params-from it chunks and names data as that repository does (password\n" +
+			"from --from-password-file or $" + envFromPassword + "), so that copy between them sends only\n" +
+			"what is missing; whoever holds both passwords can then tell which data they share.",
+		flags: func(set *flag.FlagSet) {
+			from.flags(set, "copy-chunker-params-from", "take the chunking and blob IDs of the repository `DIR`")
+		},
+		run: func(ctx context.Context, a *app, args []string) error { return runInit(ctx, a, args, &from) },
 	}
 }
 
-func runInit(ctx context.Context, a *app, args []string) error {
+func runInit(ctx context.Context, a *app, args []string, from *fromRepo) error {
 	if len(args) != 0 {
 		return usageError(errors.New("init takes no arguments"))
 	}
@@ -35,13 +43,24 @@ func runInit(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	be := local.New(dir)
-	// Create first, so that a directory we cannot write to fails before the
-	// key is derived.
-	if err := be.Create(ctx); err != nil {
+	var opts repo.InitOptions
+	if from.dir != "" {
+		src, err := from.open(ctx, a)
+		if err != nil {
+			return err
+		}
+		defer src.Close()
+		opts.ChunkerFrom = src
+	}
+	l, err := parseLocation(dir)
+	if err != nil {
 		return err
 	}
-	r, err := repo.Init(ctx, be, password, repo.InitOptions{})
+	be, err := a.backendAt(ctx, l, true)
+	if err != nil {
+		return err
+	}
+	r, err := repo.Init(ctx, be, password, opts)
 	if errors.Is(err, repo.ErrExists) {
 		return fmt.Errorf("a repository exists at %s already", dir)
 	}
@@ -65,7 +84,7 @@ func runInit(ctx context.Context, a *app, args []string) error {
 // environment.
 func (a *app) repository() (string, error) {
 	if a.repoDir == "" {
-		return "", fmt.Errorf("no repository given: use --repo DIR or set %s", envRepository)
+		return "", fmt.Errorf("no repository given: use --repo DIR (or s3:https://HOST/BUCKET) or set %s", envRepository)
 	}
 	return a.repoDir, nil
 }
@@ -105,19 +124,37 @@ func (a *app) open(ctx context.Context) (*repo.Repository, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := repo.Open(ctx, local.New(dir), password, repo.OpenOptions{})
+	return a.openAt(ctx, dir, password)
+}
+
+// openAt opens the repository at addr with password: the one place that
+// turns a repository address into a Repository.
+func (a *app) openAt(ctx context.Context, addr, password string) (*repo.Repository, error) {
+	l, err := parseLocation(addr)
+	if err != nil {
+		return nil, err
+	}
+	be, err := a.backendAt(ctx, l, false)
+	if err != nil {
+		return nil, fmt.Errorf("open repository %s: %w", addr, err)
+	}
+	opts, err := a.openOptions(l)
+	if err != nil {
+		return nil, err
+	}
+	r, err := repo.Open(ctx, be, password, opts)
 	var fe *repo.FileError
 	switch {
 	case err == nil:
 		return r, nil
 	case errors.Is(err, repo.ErrWrongPassword):
-		return nil, fmt.Errorf("open repository %s: wrong password or no key for it", dir)
-	case errors.Is(err, repo.ErrNotFound) && !hasConfig(dir):
-		return nil, fmt.Errorf("no repository at %s: create one with \"cairn init\"", dir)
+		return nil, fmt.Errorf("open repository %s: wrong password or no key for it", addr)
+	case noSuchRepository(l, err):
+		return nil, fmt.Errorf("no repository at %s: create one with \"cairn init\"", addr)
 	case errors.As(err, &fe) && fe.File.Type == backend.IndexFile:
-		return nil, fmt.Errorf("open repository %s: %w (\"cairn repair index\" rebuilds the index from the packs)", dir, err)
+		return nil, fmt.Errorf("open repository %s: %w (\"cairn repair index\" rebuilds the index from the packs)", addr, err)
 	}
-	return nil, fmt.Errorf("open repository %s: %w", dir, err)
+	return nil, fmt.Errorf("open repository %s: %w", addr, err)
 }
 
 // hasConfig reports whether dir looks like a repository: the config file

@@ -5,7 +5,7 @@
 //
 //	cairn [global flags] VERB [flags] [arguments]
 //
-//	cairn init
+//	cairn init [--copy-chunker-params-from DIR]
 //	cairn backup [--tag T]... [--host H] [--exclude P]... [--exclude-if-present NAME]...
 //	             [--one-file-system] [--parent ID | --force] PATH...
 //	cairn snapshots [--host H]... [--tag T[,T...]]...
@@ -21,6 +21,7 @@
 //	cairn repair index | snapshots [--forget-damaged]
 //	cairn unlock [--remove-all]
 //	cairn verify ID [--sample P%] [--files N] [--seed S]
+//	cairn copy --from-repo DIR [ID...]
 //
 // backup and restore also take Docker volumes (--docker-volume and more);
 // see "cairn help backup".
@@ -34,9 +35,16 @@
 //	--password-file FILE  read the password from FILE (or CAIRN_PASSWORD)
 //	--json                machine-readable output; errors as {"error": "..."}
 //	--quiet               no progress and no informational messages
+//	--limit-upload KIB    upload at most KIB KiB/s to the repository
+//	--limit-download KIB  download at most KIB KiB/s from the repository
+//	--limit-connections N at most N repository operations at once
+//
+// backup --limit-read KIB reads file content at most KIB KiB/s. For every
+// limit, 0 means no limit.
 //
 // key add and key passwd take the new password from --new-password-file or
-// CAIRN_NEW_PASSWORD.
+// CAIRN_NEW_PASSWORD; copy and init --copy-chunker-params-from take the other
+// repository's from --from-password-file or CAIRN_FROM_PASSWORD.
 //
 // Exit status: 0 on success, 1 on an error (check and verify: damage
 // found), 3 when backup saved a snapshot but could not read some files.
@@ -101,6 +109,7 @@ func commands() []*command {
 		repairCommand(),
 		unlockCommand(),
 		verifyCommand(),
+		copyCommand(),
 	}
 }
 

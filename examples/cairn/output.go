@@ -25,6 +25,9 @@ type app struct {
 	passwordFile string
 	json         bool
 	quiet        bool
+	limits       limits
+	cache        cacheFlags
+	mode         openMode
 
 	stdin          io.Reader
 	stdout, stderr io.Writer
@@ -32,10 +35,12 @@ type app struct {
 }
 
 func (a *app) globalFlags(fs *flag.FlagSet) {
-	fs.StringVar(&a.repoDir, "repo", a.repoDir, "repository `DIR` (default $"+envRepository+")")
+	fs.StringVar(&a.repoDir, "repo", a.repoDir, "repository `DIR`, or s3:https://HOST/BUCKET[/PREFIX] (default $"+envRepository+")")
 	fs.StringVar(&a.passwordFile, "password-file", a.passwordFile, "read the password from `FILE` (default $"+envPassword+")")
 	fs.BoolVar(&a.json, "json", a.json, "machine-readable output")
 	fs.BoolVar(&a.quiet, "quiet", a.quiet, "no progress and no informational messages")
+	a.limits.flags(fs)
+	a.cache.flags(fs)
 }
 
 func (a *app) fillFromEnv() {

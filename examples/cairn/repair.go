@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/cairnbackup/cairn/repo"
-	"github.com/cairnbackup/cairn/repo/backend/local"
 )
 
 type repairCmd struct {
@@ -42,6 +41,7 @@ func (c *repairCmd) flags(set *flag.FlagSet) {
 }
 
 func (c *repairCmd) run(ctx context.Context, a *app, args []string) error {
+	a.mode.uncached = true // what the store holds, not what is cached of it
 	if len(args) != 1 || (args[0] != "index" && args[0] != "snapshots") {
 		return usageError(errors.New("repair: give index or snapshots"))
 	}
@@ -57,26 +57,9 @@ func (c *repairCmd) run(ctx context.Context, a *app, args []string) error {
 // openNoIndex opens the repository without reading its index, which may
 // be damaged; only RebuildIndex works on it until that has run.
 func (a *app) openNoIndex(ctx context.Context) (*repo.Repository, error) {
-	dir, err := a.repository()
-	if err != nil {
-		return nil, err
-	}
-	password, err := a.password()
-	if err != nil {
-		return nil, err
-	}
-	r, err := repo.Open(ctx, local.New(dir), password, repo.OpenOptions{NoIndex: true})
-	if err != nil {
-		// Not the index then: open turns the common failures (wrong
-		// password, no repository) into messages that say what to do.
-		r2, err2 := a.open(ctx)
-		if err2 != nil {
-			return nil, err2
-		}
-		r2.Close()
-		return nil, fmt.Errorf("open repository %s: %w", dir, err)
-	}
-	return r, nil
+	a.mode.noIndex = true
+	defer func() { a.mode.noIndex = false }()
+	return a.open(ctx)
 }
 
 // rebuildJSON is repair index's JSON output.

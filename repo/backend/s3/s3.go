@@ -74,7 +74,8 @@ func (b *Backend) ensureBucket(ctx context.Context) error {
 		return nil
 	}
 	if !b.cfg.CreateBucket {
-		return fmt.Errorf("s3: bucket %q at %s does not exist: %w", b.cfg.Bucket, b.cfg.Endpoint, backend.ErrNotFound)
+		return fmt.Errorf("s3: bucket %q at %s does not exist (or these credentials cannot see it): %w",
+			b.cfg.Bucket, b.cfg.Endpoint, backend.ErrNotFound)
 	}
 	err = b.client.MakeBucket(ctx, b.cfg.Bucket, minio.MakeBucketOptions{Region: b.cfg.Region})
 	if err != nil && minio.ToErrorResponse(err).Code != "BucketAlreadyOwnedByYou" {
