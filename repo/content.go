@@ -3,8 +3,6 @@ package repo
 import (
 	"context"
 	"io"
-
-	"github.com/cairnbackup/cairn/pack"
 )
 
 // prefetch is how many blobs of one file are loaded ahead of the reader.
@@ -13,7 +11,7 @@ const prefetch = 4
 // contentReader streams a file's blobs in order, loading a few ahead. It
 // starts loading on the first Read, so content nobody reads is not fetched.
 type contentReader struct {
-	r       *Repository
+	load    func(context.Context, ID) ([]byte, error)
 	ctx     context.Context
 	cancel  context.CancelFunc
 	ids     []ID
@@ -28,9 +26,10 @@ type blobFuture struct {
 	err  error
 }
 
-func (r *Repository) newContentReader(ctx context.Context, ids []ID) *contentReader {
+// newContentReader reads the data blobs ids, each loaded with load.
+func newContentReader(ctx context.Context, ids []ID, load func(context.Context, ID) ([]byte, error)) *contentReader {
 	ctx, cancel := context.WithCancel(ctx)
-	return &contentReader{r: r, ctx: ctx, cancel: cancel, ids: ids}
+	return &contentReader{load: load, ctx: ctx, cancel: cancel, ids: ids}
 }
 
 func (c *contentReader) Read(p []byte) (int, error) {
@@ -75,7 +74,7 @@ func (c *contentReader) start() {
 			}
 			go func() {
 				defer close(f.done)
-				f.data, f.err = c.r.LoadBlob(c.ctx, pack.DataBlob, id, nil)
+				f.data, f.err = c.load(c.ctx, id)
 			}()
 		}
 	}()

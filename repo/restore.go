@@ -45,7 +45,8 @@ type restorer struct {
 	t                source.Target
 	opts             RestoreOptions
 	include, exclude source.Patterns
-	root             *Tree  // the snapshot's root tree, for resolving hard links
+	root             *Tree // the snapshot's root tree, for resolving hard links
+	window           *packWindow
 	base             string // opts.Path, cleaned; "." for the root
 
 	files   chan fileRestore
@@ -97,6 +98,8 @@ func (rs *restorer) run(ctx context.Context, sn *Snapshot) error {
 	}
 	stop := tick(ctx, rs.opts.ProgressInterval, rs.opts.Progress != nil, func() { rs.report(false) })
 	defer stop()
+	rs.window = rs.r.newPackWindow(ctx)
+	defer rs.window.close()
 
 	g, gctx := errgroup.WithContext(ctx)
 	workers := 0

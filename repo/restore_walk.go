@@ -186,7 +186,7 @@ func (rs *restorer) restoreFiles(ctx context.Context) error {
 
 func (rs *restorer) restoreFile(ctx context.Context, f fileRestore) error {
 	rs.current.Store(&f.entry.Path)
-	cr := rs.r.newContentReader(ctx, f.content)
+	cr := newContentReader(ctx, f.content, rs.window.load)
 	err := rs.put(ctx, &f.entry, &countReader{r: cr, n: &rs.bytes})
 	cr.Close()
 	if err != nil {
