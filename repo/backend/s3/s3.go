@@ -126,7 +126,7 @@ func (b *Backend) Save(ctx context.Context, h backend.Handle, rd backend.RewindR
 	}
 	opts := minio.PutObjectOptions{
 		StorageClass: b.cfg.StorageClass, PartSize: b.cfg.PartSize,
-		ContentType: "application/octet-stream", SendContentMd5: true,
+		ContentType: "application/octet-stream",
 	}
 	opts.SetMatchETagExcept("*")
 	// A reader yielding fewer bytes than its Length makes the upload fail;
