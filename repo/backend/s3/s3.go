@@ -1,6 +1,7 @@
 package s3
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -124,43 +125,56 @@ func (b *Backend) Save(ctx context.Context, h backend.Handle, rd backend.RewindR
 	} else if !errors.Is(err, backend.ErrNotFound) {
 		return err
 	}
+	// The whole object is in memory before the upload starts, so that a
+	// failing reader, or a context cancelled while it is read, stops the
+	// save before anything reaches the store.
+	data, err := readExactly(rd)
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		return fmt.Errorf("s3: save %v: %w", h, err)
+	}
 	opts := minio.PutObjectOptions{
 		StorageClass: b.cfg.StorageClass, PartSize: b.cfg.PartSize,
 		ContentType: "application/octet-stream",
 	}
 	opts.SetMatchETagExcept("*")
-	// A reader yielding fewer bytes than its Length makes the upload fail;
-	// one yielding more is cut at Length and caught here.
-	lr := &countingReader{r: rd}
-	_, err := b.client.PutObject(ctx, b.cfg.Bucket, b.key(h), lr, rd.Length(), opts)
-	if err == nil && lr.n != rd.Length() {
-		err = fmt.Errorf("reader yielded %d bytes, not %d", lr.n, rd.Length())
-		_ = b.client.RemoveObject(context.WithoutCancel(ctx), b.cfg.Bucket, b.key(h), minio.RemoveObjectOptions{})
-	}
+	_, err = b.client.PutObject(ctx, b.cfg.Bucket, b.key(h), bytes.NewReader(data), int64(len(data)), opts)
 	if err != nil {
-		if rerr := lr.err; rerr != nil && !errors.Is(err, rerr) {
-			err = fmt.Errorf("%w (%w)", rerr, err)
-		}
 		return b.wrap("save", &h, err)
 	}
 	return nil
 }
 
-// countingReader counts what the upload read and keeps the reader's error.
-type countingReader struct {
-	r   io.Reader
-	n   int64
-	err error
+// readExactly returns the Length bytes rd yields, or an error if it yields
+// fewer or more.
+func readExactly(rd backend.RewindReader) ([]byte, error) {
+	if br, ok := rd.(*backend.ByteReader); ok {
+		return br.Bytes(), nil
+	}
+	n := rd.Length()
+	if n < 0 || n > maxObjectSize {
+		return nil, fmt.Errorf("object of %d bytes out of range", n)
+	}
+	data := make([]byte, n)
+	if _, err := io.ReadFull(rd, data); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("reader yielded fewer than %d bytes: %w", n, err)
+		}
+		return nil, err
+	}
+	var one [1]byte
+	if m, err := rd.Read(one[:]); m > 0 {
+		return nil, fmt.Errorf("reader yielded more than %d bytes", n)
+	} else if err != nil && err != io.EOF {
+		return nil, err
+	}
+	return data, nil
 }
 
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	if err != nil && err != io.EOF {
-		c.err = err
-	}
-	return n, err
-}
+// maxObjectSize bounds what Save holds in memory: far above any pack.
+const maxObjectSize = 4 << 30
 
 // Load reads length bytes from offset (0: to the end) with one ranged GET.
 func (b *Backend) Load(ctx context.Context, h backend.Handle, length int, offset int64, fn func(rd io.Reader) error) error {
