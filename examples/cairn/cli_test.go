@@ -160,7 +160,7 @@ func TestErrors(t *testing.T) {
 		args []string
 		msg  string
 	}{
-		{"no repository given", &noRepo, []string{"snapshots"}, "use --repo DIR or set CAIRN_REPOSITORY"},
+		{"no repository given", &noRepo, []string{"snapshots"}, "use --repo DIR (or s3:https://HOST/BUCKET) or set CAIRN_REPOSITORY"},
 		{"no password given", &noPassword, []string{"snapshots"}, "set CAIRN_PASSWORD or use --password-file FILE"},
 		{"no repository there", &missing, []string{"snapshots"}, "no repository at " + missing.repo},
 		{"wrong password", &wrongPassword, []string{"snapshots"}, "wrong password or no key for it"},
