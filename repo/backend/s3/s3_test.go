@@ -2,6 +2,8 @@ package s3_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 
@@ -68,4 +70,34 @@ func TestOpenErrors(t *testing.T) {
 	require.ErrorContains(t, err, "without scheme")
 	_, err = s3.Open(t.Context(), s3.Config{Endpoint: "x", Bucket: "b", PartSize: 1 << 20})
 	require.ErrorContains(t, err, "5 MiB")
+}
+
+// TestCredentialSources: without keys in the Config, the environment and
+// then the shared credentials file (with a profile) are used.
+func TestCredentialSources(t *testing.T) {
+	srv := tests3.Start(t)
+	base := srv.Config("creds", "")
+	base.AccessKeyID, base.SecretAccessKey = "", ""
+	base.StorageClass = "STANDARD"
+
+	t.Setenv("AWS_ACCESS_KEY_ID", tests3.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", tests3.SecretKey)
+	be, err := s3.Open(t.Context(), base)
+	require.NoError(t, err, "from the environment")
+	h := backend.Handle{Type: backend.SnapshotFile, Name: "ab12"}
+	require.NoError(t, be.Save(t.Context(), h, backend.NewByteReader([]byte("with a storage class"))))
+
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+	file := filepath.Join(t.TempDir(), "credentials")
+	require.NoError(t, os.WriteFile(file, []byte("[default]\naws_access_key_id = nobody\naws_secret_access_key = x\n\n"+
+		"[backup]\naws_access_key_id = "+tests3.AccessKey+"\naws_secret_access_key = "+tests3.SecretKey+"\n"), 0o600))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", file)
+	cfg := base
+	cfg.Profile = "backup"
+	be, err = s3.Open(t.Context(), cfg)
+	require.NoError(t, err, "from the shared file's profile")
+	fi, err := be.Stat(t.Context(), h)
+	require.NoError(t, err)
+	require.EqualValues(t, len("with a storage class"), fi.Size)
 }
