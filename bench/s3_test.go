@@ -23,39 +23,47 @@ import (
 func BenchmarkS3(b *testing.B) {
 	srv := tests3.Start(b)
 	var buckets atomic.Int64
+	openS3 := func(b *testing.B) backend.Backend {
+		be, err := s3.Open(context.Background(), srv.Config(fmt.Sprintf("bench-%d", buckets.Add(1)), "repo"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return be
+	}
 	stores := []struct {
-		name string
-		open func(b *testing.B) backend.Backend
+		name  string
+		open  func(b *testing.B) backend.Backend
+		cache bool
 	}{
-		{"local", func(b *testing.B) backend.Backend { return local.New(scratch(b, "repo")) }},
-		{"s3", func(b *testing.B) backend.Backend {
-			be, err := s3.Open(context.Background(), srv.Config(fmt.Sprintf("bench-%d", buckets.Add(1)), "repo"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			return be
-		}},
+		{"local", func(b *testing.B) backend.Backend { return local.New(scratch(b, "repo")) }, false},
+		{"s3", openS3, false},
+		{"s3-cached", openS3, true},
 	}
 	for _, ds := range dataSets {
 		for _, st := range stores {
-			b.Run(ds.name+"/"+st.name, func(b *testing.B) { benchStore(b, ds.get(b), st.open) })
+			b.Run(ds.name+"/"+st.name, func(b *testing.B) {
+				var opts repo.OpenOptions
+				if st.cache {
+					opts.CacheDir = scratch(b, "cache")
+				}
+				benchStore(b, ds.get(b), st.open, opts)
+			})
 		}
 	}
 }
 
 // benchStore runs the three steps against fresh repositories in stores
-// open makes.
-func benchStore(b *testing.B, d *dataSet, open func(*testing.B) backend.Backend) {
+// open makes, opened with opts.
+func benchStore(b *testing.B, d *dataSet, open func(*testing.B) backend.Backend, opts repo.OpenOptions) {
 	ctx := context.Background()
 	var fb *fault.Backend
-	var r *repo.Repository
 	var sn *repo.Snapshot
 	b.Run("first", func(b *testing.B) {
 		for b.Loop() {
 			b.StopTimer()
 			fb = fault.New(open(b))
-			var err error
-			if r, err = repo.Init(ctx, fb, password, repo.InitOptions{}); err != nil {
+			r, err := repo.Init(ctx, fb, password, repo.InitOptions{})
+			if err != nil {
 				b.Fatal(err)
 			}
 			settle()
@@ -71,12 +79,23 @@ func benchStore(b *testing.B, d *dataSet, open func(*testing.B) backend.Backend)
 		report(b, d)
 	})
 	b.Run("unchanged", func(b *testing.B) {
+		// A first re-backup fills a cache with what the backup did not
+		// put there itself (tree packs).
+		if opts.CacheDir != "" {
+			r2, err := repo.Open(ctx, fb, password, opts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := r2.Backup(ctx, fs.Dir(d.dir, fs.Options{}), repo.BackupOptions{}); err != nil {
+				b.Fatal(err)
+			}
+		}
 		for b.Loop() {
 			b.StopTimer()
 			// A new process: open, then back up.
 			before := fb.Counts()
 			b.StartTimer()
-			r2, err := repo.Open(ctx, fb, password, repo.OpenOptions{})
+			r2, err := repo.Open(ctx, fb, password, opts)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -96,7 +115,12 @@ func benchStore(b *testing.B, d *dataSet, open func(*testing.B) backend.Backend)
 			settle()
 			before := fb.Counts()
 			b.StartTimer()
-			if err := r.Restore(ctx, sn.ID, fs.Into(dst, fs.TargetOptions{}), repo.RestoreOptions{}); err != nil {
+			// A new process: open, then restore.
+			r2, err := repo.Open(ctx, fb, password, opts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := r2.Restore(ctx, sn.ID, fs.Into(dst, fs.TargetOptions{}), repo.RestoreOptions{}); err != nil {
 				b.Fatal(err)
 			}
 			b.StopTimer()
