@@ -79,17 +79,7 @@ func buildCairn(binDir string) (*tool, error) {
 		env: func(inv invocation) []string {
 			return []string{"CAIRN_REPOSITORY=" + inv.repo, "CAIRN_PASSWORD=" + password}
 		},
-		args: func(o op, inv invocation) ([]string, string) {
-			switch o {
-			case opInit:
-				return []string{"init"}, ""
-			case opBackup:
-				return []string{"--quiet", "backup", inv.src}, ""
-			case opRestore:
-				return []string{"--quiet", "restore", "latest", "--target", inv.target}, ""
-			}
-			return []string{"--quiet", "check", "--read-data"}, ""
-		},
+		args: resticArgs, // cairn's CLI takes restic's verbs and flags for these steps
 	}, nil
 }
 
@@ -148,6 +138,8 @@ func resticEnv(inv invocation) []string {
 	}
 }
 
+// resticArgs are the command lines of each step for restic, and for cairn,
+// whose CLI takes the same verbs and flags for them.
 func resticArgs(o op, inv invocation) ([]string, string) {
 	switch o {
 	case opInit:
