@@ -15,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cairnbackup/cairn/internal/testsrc"
 	"github.com/cairnbackup/cairn/repo"
 	"github.com/cairnbackup/cairn/repo/backend/local"
 )
@@ -26,21 +27,12 @@ const killPoints = 20
 // random files and many small ones.
 func killData(t *testing.T, dir string, seed uint64, big int) {
 	t.Helper()
-	rng := rand.New(rand.NewPCG(seed, 7))
-	write := func(name string, n int) {
-		b := make([]byte, n)
-		for i := range b {
-			b[i] = byte(rng.Uint32())
-		}
-		p := filepath.Join(dir, name)
-		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
-		require.NoError(t, os.WriteFile(p, b, 0o644))
-	}
+	r := testsrc.NewRandom(seed)
 	for i := range big {
-		write(fmt.Sprintf("big/%d.bin", i), 4<<20)
+		require.NoError(t, r.WriteFile(dir, fmt.Sprintf("big/%d.bin", i), 4<<20))
 	}
 	for i := range 300 {
-		write(fmt.Sprintf("small/%03d/f", i), 1+rng.IntN(8<<10))
+		require.NoError(t, r.WriteFile(dir, fmt.Sprintf("small/%03d/f", i), 1+r.IntN(8<<10)))
 	}
 }
 

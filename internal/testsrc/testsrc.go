@@ -1,6 +1,7 @@
 // Package testsrc supplies realistic test and benchmark input: source text
 // from the Go distribution on this machine, which compresses like the
-// source trees and configuration people back up.
+// source trees and configuration people back up, and files of seeded
+// random bytes (Random), which do not.
 package testsrc
 
 import (

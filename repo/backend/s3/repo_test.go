@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sync"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/cairnbackup/cairn/crypto"
 	"github.com/cairnbackup/cairn/internal/tests3"
+	"github.com/cairnbackup/cairn/internal/testsrc"
 	"github.com/cairnbackup/cairn/repo"
 	"github.com/cairnbackup/cairn/repo/backend"
 	"github.com/cairnbackup/cairn/repo/backend/s3"
@@ -26,21 +26,12 @@ var cheapKey = repo.KeyOptions{KDF: crypto.KDFParams{Time: 1, MemoryKiB: 64, Thr
 // large file.
 func writeTree(t *testing.T, dir string, seed uint64, big int) {
 	t.Helper()
-	rng := rand.New(rand.NewPCG(seed, 3))
-	write := func(name string, n int) {
-		b := make([]byte, n)
-		for i := range b {
-			b[i] = byte(rng.Uint32())
-		}
-		p := filepath.Join(dir, name)
-		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
-		require.NoError(t, os.WriteFile(p, b, 0o644))
-	}
+	r := testsrc.NewRandom(seed)
 	for i := range 40 {
-		write(fmt.Sprintf("d%d/f%d", i%4, i), rng.IntN(64<<10))
+		require.NoError(t, r.WriteFile(dir, fmt.Sprintf("d%d/f%d", i%4, i), r.IntN(64<<10)))
 	}
 	if big > 0 {
-		write("big.bin", big)
+		require.NoError(t, r.WriteFile(dir, "big.bin", big))
 	}
 }
 
