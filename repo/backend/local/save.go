@@ -36,6 +36,12 @@ func (b *Backend) Save(ctx context.Context, h backend.Handle, rd backend.RewindR
 	// before the directory sync lets one sync cover both changes; if it
 	// fails, a stray file remains that List ignores.
 	_ = os.Remove(tmp)
+	return published(h, final, err)
+}
+
+// published ends a save whose link to final returned err: an existing
+// object is ErrExists, and a new one is made durable by syncing its folder.
+func published(h backend.Handle, final string, err error) error {
 	switch {
 	case errors.Is(err, fs.ErrExist):
 		return fmt.Errorf("save %v: %w", h, backend.ErrExists)
