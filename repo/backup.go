@@ -67,6 +67,7 @@ func (r *Repository) backup(ctx context.Context, l *Lock, src source.Source, opt
 	if err != nil {
 		return nil, err
 	}
+	defer a.w.discard() // after SaveSnapshot, nothing is left to discard
 	root, err := a.run(ctx, src)
 	if err != nil {
 		return nil, fmt.Errorf("backup %s: %w", info.Description, err)

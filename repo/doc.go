@@ -8,16 +8,21 @@
 // Writing happens in sessions: a Writer (Repository.NewWriter) takes blobs
 // from many goroutines, skips those the repository or the session already
 // has, compresses and seals the rest and spreads them at random over a few
-// open packs held in memory. A full pack is stored by the goroutine that
+// open packs. A full pack is stored by the goroutine that
 // filled it; Flush stores the rest and then writes an index file. Blobs
 // become visible to other sessions only once an index file names them, and
 // Writer.SaveSnapshot flushes before it stores the snapshot, so every object
 // is written after what it depends on and a crash at any point leaves a valid
 // repository.
 //
-// Memory while writing is bounded by Options: about
-// (PackWriters + 1 + Uploads) × PackSize for packs, plus one chunk per
-// goroutine calling SaveBlob.
+// Where packs are built depends on the backend. One that gives spool files
+// (backend.Spooler: the local backend) has each pack written into an
+// unnamed file on the repository's own file system, which is given its
+// name once the pack is complete: packs cost no memory and are written
+// once. For other backends (object stores) packs are built in memory, and
+// memory while writing is bounded by Options: about
+// (PackWriters + 1 + Uploads) × PackSize for packs. Either way add one
+// chunk per goroutine calling SaveBlob.
 //
 // Everything read back is verified: files against the hash that names them,
 // sealed data by its authentication tag, blobs by recomputing their ID.

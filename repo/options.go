@@ -66,8 +66,9 @@ type Options struct {
 	// order of the chunks in it. Tree blobs go to one open pack.
 	PackWriters int
 	// Uploads bounds how many finished packs are stored at once
-	// (DefaultUploads). Memory for writing is about
-	// (PackWriters + 1 + Uploads) × PackSize.
+	// (DefaultUploads). Where packs are built in memory (backends that
+	// give no spool files; see the package documentation), memory for
+	// writing is about (PackWriters + 1 + Uploads) × PackSize.
 	Uploads int
 	// LockStale is how long after its last refresh this process's locks
 	// count as stale for others (DefaultLockStale; at least a second). A

@@ -1,7 +1,6 @@
 package repo
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -25,10 +24,10 @@ type packerSet struct {
 	target int
 }
 
-// packer is one open pack being filled in memory.
+// packer is one open pack being filled.
 type packer struct {
 	mu  sync.Mutex
-	buf *bytes.Buffer
+	out *packOut
 	pw  *pack.Writer
 }
 
@@ -37,10 +36,9 @@ type finishedPack struct {
 	id    crypto.ID
 	typ   pack.BlobType
 	blobs []pack.Blob
-	buf   *bytes.Buffer
+	out   *packOut
+	err   error // finishing failed
 }
-
-var packBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 func newPackerSet(w *Writer, t pack.BlobType, n int) *packerSet {
 	ps := &packerSet{w: w, typ: t, target: w.r.opts.PackSize}
@@ -60,9 +58,8 @@ func (ps *packerSet) add(ctx context.Context, id crypto.ID, rawLength uint32, se
 		full = append(full, ps.finish(p))
 	}
 	if p.pw == nil {
-		p.buf = packBuffers.Get().(*bytes.Buffer)
-		p.buf.Reset()
-		p.pw = pack.NewWriter(p.buf, ps.w.r.key, ps.typ)
+		p.out = newPackOut(ps.w.r.be, ps.target)
+		p.pw = pack.NewWriter(p.out, ps.w.r.key, ps.typ)
 	}
 	err := p.pw.Add(id, rawLength, sealed)
 	if err == nil && p.pw.Size() >= int64(ps.target) {
@@ -77,17 +74,26 @@ func (ps *packerSet) add(ctx context.Context, id crypto.ID, rawLength uint32, se
 	return err
 }
 
-// finish closes p's pack; p.mu must be held.
+// finish closes p's pack; p.mu must be held. An error (a spool file that
+// could not be written) is left for store to report.
 func (ps *packerSet) finish(p *packer) *finishedPack {
 	id, blobs, err := p.pw.Finalize()
-	fp := &finishedPack{id: id, typ: ps.typ, blobs: blobs, buf: p.buf}
-	p.pw, p.buf = nil, nil
-	if err != nil {
-		// Writing to a bytes.Buffer cannot fail and a pack in p is never
-		// empty, so this is a bug; store will report it.
-		fp.blobs = nil
-	}
+	fp := &finishedPack{id: id, typ: ps.typ, blobs: blobs, out: p.out}
+	p.pw, p.out = nil, nil
+	fp.err = errors.Join(err, fp.out.close())
 	return fp
+}
+
+// discard drops the open packs, unstored.
+func (ps *packerSet) discard() {
+	for _, p := range ps.open {
+		p.mu.Lock()
+		if p.out != nil {
+			p.out.release()
+		}
+		p.pw, p.out = nil, nil
+		p.mu.Unlock()
+	}
 }
 
 // flush stores every open pack, in parallel.
@@ -107,13 +113,15 @@ func (ps *packerSet) flush(ctx context.Context) error {
 	return g.Wait()
 }
 
-// store re-reads the pack's header from memory as a check, saves the pack
-// and hands it to the Writer for indexing.
+// store re-reads the pack's header as a check, saves the pack and hands
+// it to the Writer for indexing.
 func (ps *packerSet) store(ctx context.Context, fp *finishedPack) error {
-	defer packBuffers.Put(fp.buf)
-	data := fp.buf.Bytes()
+	defer fp.out.release()
 	h := backend.Handle{Type: backend.PackFile, Name: fp.id.String()}
-	hdr, err := pack.ReadHeader(bytes.NewReader(data), fp.id, int64(len(data)), ps.w.r.key)
+	if fp.err != nil {
+		return &FileError{File: h, Op: "write", Err: fp.err}
+	}
+	hdr, err := pack.ReadHeader(fp.out, fp.id, fp.out.Size(), ps.w.r.key)
 	if err == nil && (hdr.Type != fp.typ || len(hdr.Blobs) != len(fp.blobs)) {
 		err = fmt.Errorf("header does not match the blobs written")
 	}
@@ -125,7 +133,7 @@ func (ps *packerSet) store(ctx context.Context, fp *finishedPack) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	err = ps.w.r.be.Save(ctx, h, backend.NewByteReader(data))
+	err = fp.out.save(ctx, ps.w.r.be, h)
 	<-ps.w.uploads
 	if err != nil && !errors.Is(err, backend.ErrExists) {
 		// ErrExists means a retried save had landed: same name, same bytes.

@@ -168,6 +168,18 @@ func (w *Writer) Flush(ctx context.Context) error {
 	return nil
 }
 
+// discard drops the open packs unstored, so that their spool files go now
+// rather than when the Writer is garbage collected. The Writer is broken
+// afterwards; a Writer whose Flush succeeded has nothing to drop.
+func (w *Writer) discard() {
+	w.flushMu.Lock()
+	defer w.flushMu.Unlock()
+	w.fail(errors.New("writer discarded"))
+	for _, ps := range w.packers {
+		ps.discard()
+	}
+}
+
 // stored is called once a pack is in the backend. It writes an index file
 // when enough packs have piled up.
 func (w *Writer) stored(ctx context.Context, p index.Pack) error {
