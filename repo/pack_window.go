@@ -24,9 +24,12 @@ const windowPacks = 8
 // requests instead of one per blob: what makes restores from object
 // storage fast. Every blob is still authenticated and checked against its
 // ID. A pack pushed out of the window is not read whole again; its
-// remaining blobs are read one by one.
+// remaining blobs are read one by one. From a backend.Nearby backend (a
+// local disk), where a read alone costs no more, every blob is read alone
+// and no pack is held.
 type packWindow struct {
 	r      *Repository
+	alone  bool            // read every blob alone
 	ctx    context.Context // for whole-pack reads: ends with close
 	cancel context.CancelFunc
 
@@ -45,7 +48,7 @@ type heldPack struct {
 
 func (r *Repository) newPackWindow(ctx context.Context) *packWindow {
 	ctx, cancel := context.WithCancel(ctx)
-	return &packWindow{r: r, ctx: ctx, cancel: cancel,
+	return &packWindow{r: r, ctx: ctx, cancel: cancel, alone: backend.IsNearby(r.be),
 		asked: make(map[ID]bool), evicted: make(map[ID]bool), held: make(map[ID]*heldPack)}
 }
 
@@ -89,6 +92,9 @@ func (w *packWindow) load(ctx context.Context, id ID) ([]byte, error) {
 // pack returns the held pack p, starting to read it whole if this is the
 // second blob asked of it, or nil when the blob is to be read alone.
 func (w *packWindow) pack(p ID) *heldPack {
+	if w.alone {
+		return nil
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if hp, ok := w.held[p]; ok {

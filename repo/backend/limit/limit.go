@@ -25,7 +25,11 @@ type Backend struct {
 	conns    *semaphore.Weighted // nil: no limit
 }
 
-var _ backend.Backend = (*Backend)(nil)
+var _ backend.Nearby = (*Backend)(nil)
+
+// Nearby reports whether the inner backend is nearby; a limited local disk
+// still answers without a round trip.
+func (b *Backend) Nearby() bool { return backend.IsNearby(b.inner) }
 
 // New returns be limited by opts.
 func New(be backend.Backend, opts Options) *Backend {

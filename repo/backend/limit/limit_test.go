@@ -14,6 +14,7 @@ import (
 	"github.com/cairnbackup/cairn/repo/backend"
 	"github.com/cairnbackup/cairn/repo/backend/backendtest"
 	"github.com/cairnbackup/cairn/repo/backend/limit"
+	"github.com/cairnbackup/cairn/repo/backend/local"
 	"github.com/cairnbackup/cairn/repo/backend/mem"
 	"github.com/stretchr/testify/require"
 )
@@ -318,4 +319,9 @@ func TestNewLimiter(t *testing.T) {
 func TestNewReaderNil(t *testing.T) {
 	r := bytes.NewReader(nil)
 	require.Same(t, r, limit.NewReader(t.Context(), r, nil))
+}
+
+func TestNearbyPassesThrough(t *testing.T) {
+	require.True(t, backend.IsNearby(limit.New(local.New(t.TempDir()), limit.Options{Download: 1 << 20})))
+	require.False(t, backend.IsNearby(limit.New(mem.New(), limit.Options{})))
 }

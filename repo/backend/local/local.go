@@ -23,7 +23,7 @@ type Backend struct {
 	dir string
 }
 
-var _ backend.Backend = (*Backend)(nil)
+var _ backend.Nearby = (*Backend)(nil)
 
 // New returns a backend on dir. Nothing is checked or created until the
 // first call: a missing dir reads as an empty repository, and Save creates
@@ -31,6 +31,9 @@ var _ backend.Backend = (*Backend)(nil)
 func New(dir string) *Backend {
 	return &Backend{dir: filepath.Clean(dir)}
 }
+
+// Nearby reports true: reading a local file costs no round trip.
+func (b *Backend) Nearby() bool { return true }
 
 // Dir returns the directory the backend stores objects in.
 func (b *Backend) Dir() string { return b.dir }
