@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"slices"
 
 	"github.com/cairnbackup/cairn/index"
 	"github.com/cairnbackup/cairn/internal/compress"
@@ -40,7 +42,10 @@ func (c *checker) packs(ctx context.Context, chosen map[ID]bool) error {
 	c.start("packs", c.rep.Packs)
 
 	seen := make(map[ID]bool, c.rep.Packs)
-	readers := make(chan struct{}, packReaders)
+	readers := make(chan []byte, packReaders)
+	for range packReaders {
+		readers <- nil
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(packCheckers)
 	for p := range c.r.idx.Packs() {
@@ -63,7 +68,7 @@ func (c *checker) packs(ctx context.Context, chosen map[ID]bool) error {
 			var n uint64
 			var err error
 			if first && chosen[p.ID] {
-				n, err = c.readPack(gctx, p, readers)
+				n, err = c.readPack(gctx, p, size, readers)
 			} else {
 				err = c.checkHeader(gctx, p, size)
 			}
@@ -153,19 +158,21 @@ func (c *checker) compare(p index.Pack, hdr *pack.Header) {
 	c.add(Problem{Kind: PackHeaderMismatch, Object: "pack " + p.ID.String(), Err: err}, harm{blobs: bad})
 }
 
-// readPack downloads a pack whole and verifies its name, its header and
-// every blob in it, and returns its size. Only blobs that fail harm
-// snapshots: each is verified on its own, so a damaged header or name
-// condemns nothing that can still be read.
-func (c *checker) readPack(ctx context.Context, p index.Pack, readers chan struct{}) (uint64, error) {
+// readPack downloads a pack of the listed size whole, into one of the
+// buffers readers hands out, and verifies its name, its header and every
+// blob in it, and returns its size. Only blobs that fail harm snapshots:
+// each is verified on its own, so a damaged header or name condemns
+// nothing that can still be read.
+func (c *checker) readPack(ctx context.Context, p index.Pack, size int64, readers chan []byte) (uint64, error) {
+	var data []byte
 	select {
-	case readers <- struct{}{}:
+	case data = <-readers:
 	case <-ctx.Done():
 		return 0, ctx.Err()
 	}
-	defer func() { <-readers }()
+	defer func() { readers <- data[:0] }()
 	h := backend.Handle{Type: backend.PackFile, Name: p.ID.String()}
-	data, err := backend.LoadAll(ctx, c.r.be, h)
+	data, err := loadInto(ctx, c.r.be, h, data, size)
 	if err != nil {
 		err = &pack.Error{Pack: p.ID, Op: "load", Err: err}
 		if !isDamage(err) {
@@ -209,6 +216,19 @@ func (c *checker) readPack(ctx context.Context, p index.Pack, readers chan struc
 		c.add(Problem{Kind: CorruptPack, Object: "pack " + p.ID.String(), Err: err}, harm{blobs: bad})
 	}
 	return uint64(len(data)), nil
+}
+
+// loadInto reads the object h, expected to be size bytes long, into buf,
+// grown if need be, and returns it. Reading a known size into a reused
+// buffer spares the garbage of growing one to each pack's size.
+func loadInto(ctx context.Context, be backend.Backend, h backend.Handle, buf []byte, size int64) ([]byte, error) {
+	err := be.Load(ctx, h, 0, 0, func(rd io.Reader) error {
+		b := bytes.NewBuffer(slices.Grow(buf[:0], int(size)+bytes.MinRead))
+		_, err := b.ReadFrom(rd)
+		buf = b.Bytes()
+		return err
+	})
+	return buf, err
 }
 
 // blobScratch holds the buffers for verifying blobs one after another.
