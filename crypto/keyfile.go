@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	"golang.org/x/crypto/argon2"
@@ -50,8 +51,15 @@ func (p KDFParams) validate() error {
 	return nil
 }
 
+// derive computes the key encryption key. Argon2id's memory (64 MiB by
+// default) is garbage once it returns; it is collected and given back to
+// the operating system at once. Otherwise the garbage collector, having
+// seen it live, would let the heap grow to twice its size before looking
+// again, and a backup right after opening would hold that much.
 func (p KDFParams) derive(password string, salt []byte) []byte {
-	return argon2.IDKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, KeySize)
+	key := argon2.IDKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, KeySize)
+	debug.FreeOSMemory()
+	return key
 }
 
 // KeyFile is one password's copy of the master key set: the key sealed with a
