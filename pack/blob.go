@@ -82,6 +82,16 @@ func OpenBlob(dst []byte, k *crypto.Key, h Handle, sealed []byte) ([]byte, error
 	return k.Open(dst, sealed, blobAD(&ad, h))
 }
 
+// OpenBlobInPlace is OpenBlob decrypting into sealed's own storage, which
+// it overwrites whether or not it succeeds.
+func OpenBlobInPlace(k *crypto.Key, h Handle, sealed []byte) ([]byte, error) {
+	var ad [1 + crypto.IDSize]byte
+	if len(sealed) < crypto.NonceSize {
+		return k.Open(nil, sealed, blobAD(&ad, h)) // too short: Open says so
+	}
+	return k.Open(sealed[crypto.NonceSize:crypto.NonceSize], sealed, blobAD(&ad, h))
+}
+
 // Blob locates one blob inside a pack. Offsets and lengths are limited to
 // 32 bits: a pack is smaller than 4 GiB (see MaxPackSize).
 type Blob struct {

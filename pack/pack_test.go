@@ -164,6 +164,37 @@ func TestBlobSealedUnderOtherHandleIsRejected(t *testing.T) {
 	require.ErrorIs(t, err, crypto.ErrCorrupt)
 }
 
+func TestOpenBlobInPlace(t *testing.T) {
+	k := newKey(t)
+	h := Handle{DataBlob, crypto.ID{3}}
+	sealed := SealBlob(nil, k, h, []byte{0, 'a', 'b', 'c'})
+	want, err := OpenBlob(nil, k, h, sealed)
+	require.NoError(t, err)
+	got, err := OpenBlobInPlace(k, h, bytes.Clone(sealed))
+	require.NoError(t, err)
+	require.Equal(t, want, got)
+
+	tampered := bytes.Clone(sealed)
+	tampered[len(tampered)-1] ^= 1
+	_, err = OpenBlobInPlace(k, h, tampered)
+	require.ErrorIs(t, err, crypto.ErrCorrupt)
+	_, err = OpenBlobInPlace(k, h, sealed[:crypto.NonceSize-1])
+	require.ErrorIs(t, err, crypto.ErrCorrupt)
+}
+
+func FuzzOpenBlobInPlace(f *testing.F) {
+	h := Handle{DataBlob, crypto.ID{4}}
+	f.Add(SealBlob(nil, fuzzKey, h, []byte{0, 'x'}))
+	f.Add([]byte{1, 2, 3})
+	f.Fuzz(func(t *testing.T, sealed []byte) {
+		want, werr := OpenBlob(nil, fuzzKey, h, sealed)
+		got, gerr := OpenBlobInPlace(fuzzKey, h, bytes.Clone(sealed))
+		if (werr == nil) != (gerr == nil) || !bytes.Equal(want, got) {
+			t.Fatalf("in place: %x, %v; copied: %x, %v", got, gerr, want, werr)
+		}
+	})
+}
+
 func TestHeaderRejectsMismatchedLayout(t *testing.T) {
 	id := crypto.ID{9}
 	entry := func(length uint32) []byte {
