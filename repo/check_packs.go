@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/cairnbackup/cairn/index"
 	"github.com/cairnbackup/cairn/internal/compress"
@@ -19,8 +22,9 @@ const (
 	// packCheckers bounds how many pack headers a check reads at once.
 	packCheckers = 8
 	// packReaders bounds how many packs a check holds in memory at once,
-	// each whole: about packReaders × Options.PackSize.
-	packReaders = 2
+	// each whole: about packReaders × Options.PackSize. The blobs of one
+	// are verified on every core, so one at a time keeps them busy.
+	packReaders = 1
 )
 
 // packs compares the packs the index names with the backend: each must
@@ -197,26 +201,54 @@ func (c *checker) readPack(ctx context.Context, p index.Pack, size int64, reader
 		c.compare(p, hdr)
 		t, blobs = hdr.Type, hdr.Blobs
 	}
-	var bad []BlobHandle
-	var buf blobScratch
-	for _, b := range blobs {
-		err := c.r.verifyBlob(&buf, data, p.ID, t, b)
-		if err == nil {
-			continue
-		}
-		bh := BlobHandle{Type: t, ID: b.ID}
-		var harmed []BlobHandle
-		if loc, ok := c.r.idx.Lookup(bh); ok && loc.Pack == p.ID {
-			harmed = []BlobHandle{bh} // what reads use; a copy elsewhere is unharmed
-			bad = append(bad, bh)
-		}
-		c.add(Problem{Kind: CorruptBlob, Object: bh.String(), Err: err}, harm{blobs: harmed})
-	}
-	if err := pack.CheckName(bytes.NewReader(data), p.ID); err != nil {
-		c.add(Problem{Kind: CorruptPack, Object: "pack " + p.ID.String(), Err: err}, harm{blobs: bad})
+	// The name is checked first: verifying decrypts the blobs in place.
+	nameErr := pack.CheckName(bytes.NewReader(data), p.ID)
+	bad := c.verifyBlobs(data, p.ID, t, blobs, err == nil)
+	if nameErr != nil {
+		c.add(Problem{Kind: CorruptPack, Object: "pack " + p.ID.String(), Err: nameErr}, harm{blobs: bad})
 	}
 	return uint64(len(data)), nil
 }
+
+// verifyBlobs verifies the blobs of a pack held whole in data, on every
+// core, records each failure, and returns the failed blobs that reads use.
+// Blobs from the pack's own header never overlap, so they are decrypted in
+// place; those from the index, used when the header is unreadable, are
+// copied first.
+func (c *checker) verifyBlobs(data []byte, packID ID, t BlobType, blobs []pack.Blob, fromHeader bool) []BlobHandle {
+	var (
+		mu   sync.Mutex
+		bad  []BlobHandle
+		next atomic.Int64
+		wg   sync.WaitGroup
+	)
+	for range min(runtime.GOMAXPROCS(0), len(blobs)) {
+		wg.Go(func() {
+			buf := blobScratches.Get().(*blobScratch)
+			defer blobScratches.Put(buf)
+			for i := next.Add(1) - 1; i < int64(len(blobs)); i = next.Add(1) - 1 {
+				b := blobs[i]
+				err := c.r.verifyBlob(buf, data, packID, t, b, fromHeader)
+				if err == nil {
+					continue
+				}
+				bh := BlobHandle{Type: t, ID: b.ID}
+				var harmed []BlobHandle
+				if loc, ok := c.r.idx.Lookup(bh); ok && loc.Pack == packID {
+					harmed = []BlobHandle{bh} // what reads use; a copy elsewhere is unharmed
+					mu.Lock()
+					bad = append(bad, bh)
+					mu.Unlock()
+				}
+				c.add(Problem{Kind: CorruptBlob, Object: bh.String(), Err: err}, harm{blobs: harmed})
+			}
+		})
+	}
+	wg.Wait()
+	return bad
+}
+
+var blobScratches = sync.Pool{New: func() any { return new(blobScratch) }}
 
 // loadInto reads the object h, expected to be size bytes long, into buf,
 // grown if need be, and returns it. Reading a known size into a reused
@@ -232,22 +264,28 @@ func loadInto(ctx context.Context, be backend.Backend, h backend.Handle, buf []b
 }
 
 // blobScratch holds the buffers for verifying blobs one after another.
-type blobScratch struct{ plain, raw []byte }
+type blobScratch struct{ sealed, raw []byte }
 
 // verifyBlob opens blob b of a pack held whole in data, as LoadBlob does: it
-// authenticates, decompresses and checks the length and the ID hash.
-func (r *Repository) verifyBlob(buf *blobScratch, data []byte, packID ID, t BlobType, b pack.Blob) error {
+// authenticates, decompresses and checks the length and the ID hash. With
+// inPlace it decrypts in data, overwriting the blob's bytes there.
+func (r *Repository) verifyBlob(buf *blobScratch, data []byte, packID ID, t BlobType, b pack.Blob, inPlace bool) error {
 	h := BlobHandle{Type: t, ID: b.ID}
 	fail := func(err error) error { return &BlobError{Blob: h, Pack: packID, Err: err} }
 	end := uint64(b.Offset) + uint64(b.Length)
 	if end > uint64(len(data)) {
 		return fail(fmt.Errorf("ends at byte %d of a pack of %d: %w", end, len(data), ErrCorrupt))
 	}
-	var err error
-	if buf.plain, err = pack.OpenBlob(buf.plain[:0], r.key, h, data[b.Offset:end]); err != nil {
+	sealed := data[b.Offset:end]
+	if !inPlace {
+		buf.sealed = append(buf.sealed[:0], sealed...)
+		sealed = buf.sealed
+	}
+	plain, err := pack.OpenBlobInPlace(r.key, h, sealed)
+	if err != nil {
 		return fail(err)
 	}
-	if buf.raw, err = compress.Decode(buf.raw[:0], buf.plain, int(b.RawLength)); err != nil {
+	if buf.raw, err = compress.Decode(buf.raw[:0], plain, int(b.RawLength)); err != nil {
 		return fail(fmt.Errorf("%w: %w", err, ErrCorrupt))
 	}
 	if len(buf.raw) != int(b.RawLength) {
