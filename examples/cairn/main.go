@@ -58,6 +58,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/cairnbackup/cairn/repo"
@@ -73,7 +74,18 @@ const (
 // programVersion is recorded in snapshots.
 const programVersion = "cairn-cli"
 
+// gcPercent is the garbage collector's target unless GOGC says otherwise.
+// A backup's long-lived data (the index, open trees) is small next to the
+// chunks passing through, so Go's default of 100, which lets the heap grow
+// to twice what was live, mostly holds garbage. 50 keeps peak memory about
+// a quarter lower for a little more collection work, the trade restic made
+// too (restic 0.16).
+const gcPercent = 50
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	// After the first signal, a second one kills the process at once.
 	context.AfterFunc(ctx, stop)
