@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/cairnbackup/cairn/repo/backend/local"
 	"github.com/cairnbackup/cairn/source"
@@ -15,16 +16,22 @@ import (
 )
 
 // abortingSource wraps a testSource so that reading path fails with
-// source.ErrAbort, which fails the whole backup.
+// source.ErrAbort, which fails the whole backup, once ready returns true.
 type abortingSource struct {
 	*testSource
-	path string
+	path  string
+	ready func() bool
 }
 
 func (s abortingSource) Walk(ctx context.Context, fn func(*source.Entry) error) error {
 	return s.testSource.Walk(ctx, func(e *source.Entry) error {
 		if e.Path == s.path {
-			e.Open = func() (io.ReadCloser, error) { return nil, source.ErrAbort }
+			e.Open = func() (io.ReadCloser, error) {
+				for deadline := time.Now().Add(10 * time.Second); !s.ready() && time.Now().Before(deadline); {
+					time.Sleep(10 * time.Millisecond)
+				}
+				return nil, source.ErrAbort
+			}
 		}
 		return fn(e)
 	})
@@ -34,20 +41,26 @@ func (s abortingSource) Walk(ctx context.Context, fn func(*source.Entry) error) 
 // in their folders, nothing half-written.
 var packNames = regexp.MustCompile(`^data/[0-9a-f]{2}/[0-9a-f]{64}$`)
 
-func requireOnlyPacks(t *testing.T, dir string) int {
-	t.Helper()
-	n := 0
-	err := filepath.WalkDir(filepath.Join(dir, "data"), func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
+// dataFiles lists the files under data/ of a local repository.
+func dataFiles(dir string) []string {
+	var names []string
+	_ = filepath.WalkDir(filepath.Join(dir, "data"), func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(dir, p)
+			names = append(names, filepath.ToSlash(rel))
 		}
-		rel, _ := filepath.Rel(dir, p)
-		require.Regexp(t, packNames, filepath.ToSlash(rel))
-		n++
 		return nil
 	})
-	require.NoError(t, err)
-	return n
+	return names
+}
+
+func requireOnlyPacks(t *testing.T, dir string) int {
+	t.Helper()
+	names := dataFiles(dir)
+	for _, n := range names {
+		require.Regexp(t, packNames, n)
+	}
+	return len(names)
 }
 
 // A local repository builds packs in unnamed spool files: a backup that
@@ -56,14 +69,16 @@ func requireOnlyPacks(t *testing.T, dir string) int {
 func TestSpooledPacks(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	r := initRepo(t, local.New(dir), Options{PackSize: MinPackSize})
+	r := initRepo(t, local.New(dir), Options{PackSize: MinPackSize, PackWriters: 1})
 
 	src := &testSource{}
 	src.add(source.Entry{Path: ".", Type: source.TypeDir, Perm: 0o755}, nil)
 	for i, name := range []string{"a", "b", "c", "d", "e", "f"} {
 		src.add(source.Entry{Path: name, Type: source.TypeFile, Inode: uint64(i + 1)}, randomBytes(uint64(i), 900<<10))
 	}
-	_, err := r.Backup(ctx, abortingSource{src, "f"}, BackupOptions{Readers: 1})
+	// The backup fails once a pack is stored (and more are being filled).
+	ready := func() bool { return len(dataFiles(dir)) > 0 }
+	_, err := r.Backup(ctx, abortingSource{src, "f", ready}, BackupOptions{Readers: 1})
 	require.True(t, errors.Is(err, source.ErrAbort), "got %v", err)
 	stored := requireOnlyPacks(t, dir)
 	t.Logf("the failed backup stored %d whole packs", stored)
