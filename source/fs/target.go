@@ -78,6 +78,7 @@ type Target struct {
 	rootErr error
 	existed bool         // dir existed before the restore
 	dirs    []pendingDir // in walk order
+	open    dirCache     // directories in use, open
 
 	warnMu  sync.Mutex
 	skipped atomic.Uint64
@@ -111,6 +112,9 @@ func (t *Target) Put(ctx context.Context, e *source.Entry, content io.Reader) er
 	if e.Path == "." && e.Type != source.TypeDir {
 		return fmt.Errorf("root entry is a %v, not a directory", e.Type)
 	}
+	// Whatever is at e.Path may be replaced: a descriptor of it must not
+	// be used for what goes inside the new one.
+	t.open.forget(e.Path)
 	switch e.Type {
 	case source.TypeFile:
 		return t.putFile(ctx, e, content)
@@ -171,6 +175,7 @@ func (t *Target) Close(ctx context.Context) error {
 			return err
 		}
 	}
+	t.open.closeAll()
 	return root.Close()
 }
 

@@ -18,10 +18,11 @@ import (
 // that directory with that single name (or a temporary one), so no
 // symbolic link on the way is followed again after os.Root checked it.
 type restoreAt struct {
-	dir  *os.File
-	fd   int
-	name string
-	path string // of the entry, for errors
+	dir     *os.File
+	fd      int
+	name    string
+	path    string // of the entry, for errors
+	release func() // done with dir
 }
 
 var errTargetDirInTheWay = errors.New("a directory that is not empty is in the way")
@@ -37,11 +38,14 @@ func (t *Target) openParent(p string) (*restoreAt, error) {
 	if i := strings.LastIndexByte(p, '/'); i >= 0 {
 		dir, name = p[:i], p[i+1:]
 	}
-	f, err := root.OpenFile(dir, os.O_RDONLY|unix.O_DIRECTORY, 0)
-	if err != nil {
-		return nil, restoreClassify(root, dir, err)
+	f, release := t.open.get(dir)
+	if f == nil {
+		if f, err = root.OpenFile(dir, os.O_RDONLY|unix.O_DIRECTORY, 0); err != nil {
+			return nil, restoreClassify(root, dir, err)
+		}
+		release = t.open.add(dir, f)
 	}
-	return &restoreAt{dir: f, fd: int(f.Fd()), name: name, path: p}, nil
+	return &restoreAt{dir: f, fd: int(f.Fd()), name: name, path: p, release: release}, nil
 }
 
 // restoreClassify tells a path that goes through a symbolic link os.Root
@@ -65,7 +69,7 @@ func restoreClassify(root *os.Root, dir string, err error) error {
 	return err
 }
 
-func (a *restoreAt) close() { a.dir.Close() }
+func (a *restoreAt) close() { a.release() }
 
 func (a *restoreAt) err(op string, err error) error {
 	return &os.PathError{Op: op, Path: a.path, Err: err}
