@@ -178,6 +178,24 @@ func TestPacksStayNearTargetSize(t *testing.T) {
 	}
 }
 
+// A Writer of many small blobs writes an index file once enough blobs wait
+// for one, long before indexEvery packs are stored.
+func TestWriterIndexesManyBlobs(t *testing.T) {
+	ctx := context.Background()
+	r, be := newMemRepo(t)
+	r.opts.PackSize = MinPackSize
+	w := r.NewWriter()
+	w.packers[DataBlob] = newPackerSet(w, DataBlob, 1)
+	w.indexBlobs = 50
+	for i := range 400 { // 400 blobs of 8 KiB: 3 full packs
+		_, _, err := w.SaveBlob(ctx, DataBlob, randomBytes(uint64(i), 8<<10))
+		require.NoError(t, err)
+	}
+	require.Len(t, listFiles(t, be, backend.IndexFile), 3, "one index file per stored pack of over 50 blobs")
+	require.NoError(t, w.Flush(ctx))
+	require.Len(t, listFiles(t, be, backend.IndexFile), 4)
+}
+
 func TestBlobsAreSpreadOverPacks(t *testing.T) {
 	ctx := context.Background()
 	r, be := newMemRepo(t)

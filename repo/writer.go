@@ -11,9 +11,15 @@ import (
 	"github.com/cairnbackup/cairn/pack"
 )
 
-// indexEvery is how many stored packs a Writer collects before it writes an
-// index file on its own, so an interrupted long backup keeps what it stored.
-const indexEvery = 64
+// A Writer writes an index file on its own once it has stored indexEvery
+// packs or indexBlobs blobs not yet in one, so an interrupted long backup
+// keeps what it stored, and a backup of many tiny files does not hold the
+// lists of hundreds of thousands of blobs (about 100 bytes each) until
+// the end.
+const (
+	indexEvery = 64
+	indexBlobs = 100_000
+)
 
 // ErrWriterBroken wraps the error that broke a Writer. Every later call
 // returns it; start a new Writer.
@@ -42,11 +48,13 @@ type Writer struct {
 	mu        sync.Mutex
 	pending   map[pack.Handle]struct{} // saved here, not yet in an index file
 	unindexed []index.Pack             // stored packs awaiting an index file
+	blobs     int                      // in unindexed
 	err       error
 
 	uploads    chan struct{} // semaphore bounding concurrent pack stores
-	indexEvery int
-	avoid      map[ID]bool // packs not to deduplicate against (being repacked)
+	indexEvery int           // packs,
+	indexBlobs int           // or blobs, that make an index file
+	avoid      map[ID]bool   // packs not to deduplicate against (being repacked)
 
 	added WriterStats // under mu
 }
@@ -62,7 +70,7 @@ type WriterStats struct {
 // NewWriter starts a write session.
 func (r *Repository) NewWriter() *Writer {
 	w := &Writer{r: r, pending: make(map[pack.Handle]struct{}),
-		uploads: make(chan struct{}, r.opts.Uploads), indexEvery: indexEvery}
+		uploads: make(chan struct{}, r.opts.Uploads), indexEvery: indexEvery, indexBlobs: indexBlobs}
 	w.packers[pack.DataBlob] = newPackerSet(w, pack.DataBlob, r.opts.PackWriters)
 	w.packers[pack.TreeBlob] = newPackerSet(w, pack.TreeBlob, 1)
 	return w
@@ -185,20 +193,21 @@ func (w *Writer) discard() {
 func (w *Writer) stored(ctx context.Context, p index.Pack) error {
 	w.mu.Lock()
 	w.unindexed = append(w.unindexed, p)
+	w.blobs += len(p.Blobs)
 	w.mu.Unlock()
 	return w.writeIndex(ctx, w.indexEvery)
 }
 
 // writeIndex writes an index file for the stored packs if there are at least
-// atLeast of them (and at least one).
+// atLeast of them, or indexBlobs blobs in them (and at least one pack).
 func (w *Writer) writeIndex(ctx context.Context, atLeast int) error {
 	w.mu.Lock()
-	if len(w.unindexed) == 0 || len(w.unindexed) < atLeast {
+	if len(w.unindexed) == 0 || len(w.unindexed) < atLeast && w.blobs < w.indexBlobs {
 		w.mu.Unlock()
 		return nil
 	}
 	packs := w.unindexed
-	w.unindexed = nil
+	w.unindexed, w.blobs = nil, 0
 	w.mu.Unlock()
 
 	if _, err := w.r.saveIndexFile(ctx, packs); err != nil {
