@@ -6,7 +6,8 @@
 // log and its unix socket. It listens on no TCP port, trusts every local
 // connection as the superuser "postgres", and trades durability for speed
 // (fsync off). Start registers a cleanup that stops it and removes the
-// directory.
+// directory; Run, for programs that are not tests (bench/compare), returns
+// the function that does.
 //
 // PostgreSQL refuses to run as root, so when the test runs as root the
 // server programs (initdb, pg_ctl, postgres) run as the postgres OS user;
@@ -14,5 +15,6 @@
 // connect as the database user postgres.
 //
 // Without the programs the test is skipped, or fails when
-// CAIRN_REQUIRE_INTEGRATION=1, as in CI.
+// CAIRN_REQUIRE_INTEGRATION=1, as in CI; Run returns an error wrapping
+// ErrUnavailable.
 package testpg

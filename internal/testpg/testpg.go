@@ -22,9 +22,9 @@ const (
 	// startTimeout bounds initdb, the server's start and its stop.
 	startTimeout = 2 * time.Minute
 	dirPrefix    = "cairn-pg-"
-	// ownerFile in a server's directory holds the PID of the test process
-	// that started it, so a later Start can stop servers whose test died
-	// without its cleanups (a test timeout panics past them).
+	// ownerFile in a server's directory holds the PID of the process that
+	// started it, so a later Run can stop servers whose process died
+	// without stopping them (a test timeout panics past the cleanups).
 	ownerFile = "owner.pid"
 )
 
@@ -38,57 +38,96 @@ type Server struct {
 	cred *syscall.Credential // the postgres OS user, when running as root
 }
 
+// ErrUnavailable is wrapped by the errors of Run when PostgreSQL's
+// programs, or the OS user to run them as, are missing.
+var ErrUnavailable = errors.New("PostgreSQL unavailable")
+
 // Start makes, starts and waits for a new server, and registers a cleanup
 // that stops it and removes its directory. It skips t if PostgreSQL is not
 // installed, or fails it if CAIRN_REQUIRE_INTEGRATION=1.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	bin, err := findBin()
-	if err != nil {
+	s, stop, err := Run("", t.Logf)
+	if errors.Is(err, ErrUnavailable) {
 		unavailable(t, err)
 	}
-	cred, err := serverUser()
-	if err != nil {
-		unavailable(t, err)
-	}
-	reapOrphans(t, bin, cred)
-	// Not t.TempDir: its parents are private to the current user, and a
-	// socket path must stay under about 100 bytes.
-	dir, err := os.MkdirTemp(socketParent(), dirPrefix)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{Dir: dir, Port: 20000 + rand.IntN(40000), Bin: bin, cred: cred}
 	t.Cleanup(func() {
-		if err := s.stop(); err != nil {
+		if err := stop(); err != nil {
 			t.Error(err)
 		}
 	})
-	if err := os.WriteFile(filepath.Join(dir, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
-		t.Fatal(err)
+	return s
+}
+
+// Run makes, starts and waits for a new server in a new directory under
+// parent ("" for the temporary directory), for programs that are not tests.
+// parent must be short: the socket's path has to stay under about 100 bytes.
+// stop shuts the server down and removes its directory. logf, if not nil,
+// hears of servers of dead processes that Run stopped. If PostgreSQL is not
+// installed the error wraps ErrUnavailable. A server that fails to start is
+// stopped and its directory removed; the error holds the server's log.
+func Run(parent string, logf func(format string, args ...any)) (s *Server, stop func() error, err error) {
+	if logf == nil {
+		logf = func(string, ...any) {}
 	}
-	if cred != nil {
-		if err := os.Chown(dir, int(cred.Uid), int(cred.Gid)); err != nil {
-			t.Fatal(err)
+	bin, err := findBin()
+	if err != nil {
+		return nil, nil, err
+	}
+	cred, err := serverUser()
+	if err != nil {
+		return nil, nil, err
+	}
+	if parent == "" {
+		parent = socketParent()
+	}
+	reapOrphans(parent, bin, cred, logf)
+	// Not t.TempDir: its parents are private to the current user, who may
+	// not be the server's.
+	dir, err := os.MkdirTemp(parent, dirPrefix)
+	if err != nil {
+		return nil, nil, err
+	}
+	s = &Server{Dir: dir, Port: 20000 + rand.IntN(40000), Bin: bin, cred: cred}
+	if err := s.start(); err != nil {
+		if serr := s.stop(); serr != nil {
+			err = fmt.Errorf("%w\n%w", err, serr)
+		}
+		return nil, nil, err
+	}
+	return s, s.stop, nil
+}
+
+// start initialises the data directory in s.Dir and starts the server.
+func (s *Server) start() error {
+	if err := os.WriteFile(filepath.Join(s.Dir, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		return err
+	}
+	if s.cred != nil {
+		if err := os.Chown(s.Dir, int(s.cred.Uid), int(s.cred.Gid)); err != nil {
+			return err
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	if out, err := s.server(ctx, "initdb", "-D", s.data(), "-U", "postgres", "--auth=trust",
 		"--no-locale", "--encoding=UTF8", "--no-sync").CombinedOutput(); err != nil {
-		t.Fatalf("testpg: initdb: %v\n%s", err, out)
+		return fmt.Errorf("testpg: initdb: %v\n%s", err, out)
 	}
 	if err := s.configure(); err != nil {
-		t.Fatal(err)
+		return err
 	}
 	if out, err := s.server(ctx, "pg_ctl", "start", "-D", s.data(), "-l", s.log(),
 		"-w", "-t", "60").CombinedOutput(); err != nil {
-		t.Fatalf("testpg: pg_ctl start: %v\n%s\nserver log:\n%s", err, out, s.readLog())
+		return fmt.Errorf("testpg: pg_ctl start: %v\n%s\nserver log:\n%s", err, out, s.readLog())
 	}
 	if err := s.waitReady(ctx); err != nil {
-		t.Fatalf("testpg: %v\nserver log:\n%s", err, s.readLog())
+		return fmt.Errorf("testpg: %v\nserver log:\n%s", err, s.readLog())
 	}
-	return s
+	return nil
 }
 
 // Env is the environment that points client programs at the server.
@@ -203,10 +242,11 @@ func (s *Server) stop() error {
 	return os.RemoveAll(s.Dir)
 }
 
-// reapOrphans stops and removes the servers of test processes that are
-// gone. Servers of running tests (other packages, run in parallel) stay.
-func reapOrphans(t testing.TB, bin string, cred *syscall.Credential) {
-	dirs, _ := filepath.Glob(filepath.Join(socketParent(), dirPrefix+"*"))
+// reapOrphans stops and removes the servers under parent of processes that
+// are gone. Servers of running processes (tests of other packages, run in
+// parallel) stay.
+func reapOrphans(parent, bin string, cred *syscall.Credential, logf func(string, ...any)) {
+	dirs, _ := filepath.Glob(filepath.Join(parent, dirPrefix+"*"))
 	for _, dir := range dirs {
 		b, err := os.ReadFile(filepath.Join(dir, ownerFile))
 		if err != nil {
@@ -217,7 +257,7 @@ func reapOrphans(t testing.TB, bin string, cred *syscall.Credential) {
 			continue
 		}
 		err = (&Server{Dir: dir, Bin: bin, cred: cred}).stop()
-		t.Logf("testpg: stopped the server in %s left by process %d: %v", dir, pid, err)
+		logf("testpg: stopped the server in %s left by process %d: %v", dir, pid, err)
 	}
 }
 
@@ -234,7 +274,7 @@ func findBin() (string, error) {
 	if p, err := exec.LookPath("initdb"); err == nil {
 		return filepath.Dir(p), nil
 	}
-	return "", errors.New("PostgreSQL server programs not found (no /usr/lib/postgresql/*/bin/initdb, no initdb on PATH)")
+	return "", fmt.Errorf("%w: server programs not found (no /usr/lib/postgresql/*/bin/initdb, no initdb on PATH)", ErrUnavailable)
 }
 
 // compareVersions orders dotted numbers: "9.6" < "15" < "16.1".
@@ -263,7 +303,7 @@ func serverUser() (*syscall.Credential, error) {
 	}
 	u, err := user.Lookup("postgres")
 	if err != nil {
-		return nil, fmt.Errorf("running as root and no postgres OS user to run the server as: %w", err)
+		return nil, fmt.Errorf("%w: running as root and no postgres OS user to run the server as: %w", ErrUnavailable, err)
 	}
 	uid, err := strconv.ParseUint(u.Uid, 10, 32)
 	if err != nil {

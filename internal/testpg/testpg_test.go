@@ -1,6 +1,7 @@
 package testpg
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -47,4 +48,15 @@ func TestCompareVersions(t *testing.T) {
 		got := compareVersions(tc.a, tc.b)
 		require.Equal(t, tc.want, max(-1, min(1, got)), "%s vs %s", tc.a, tc.b)
 	}
+}
+
+func TestRun(t *testing.T) {
+	s, stop, err := Run("", t.Logf)
+	if errors.Is(err, ErrUnavailable) {
+		unavailable(t, err)
+	}
+	require.NoError(t, err)
+	require.Equal(t, "1", s.Exec(t, "postgres", "SELECT 1"))
+	require.NoError(t, stop())
+	require.NoDirExists(t, s.Dir, "stop removes the server's directory")
 }
