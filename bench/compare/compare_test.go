@@ -4,17 +4,45 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if cairnBuild.dir != "" {
+		os.RemoveAll(cairnBuild.dir)
+	}
+	os.Exit(code)
+}
+
+// cairnBuild is cairn's binary, built once for the tests that run it.
+var cairnBuild struct {
+	once sync.Once
+	dir  string
+	tool *tool
+	err  error
+}
+
+func cairnTool(t *testing.T) *tool {
+	cairnBuild.once.Do(func() {
+		if cairnBuild.dir, cairnBuild.err = os.MkdirTemp("", "cairn-compare-test-"); cairnBuild.err == nil {
+			cairnBuild.tool, cairnBuild.err = findTool("cairn", cairnBuild.dir)
+		}
+	})
+	require.NoError(t, cairnBuild.err)
+	return cairnBuild.tool
+}
 
 func TestMedian(t *testing.T) {
 	for _, tc := range []struct {
@@ -92,8 +120,7 @@ func TestPipeline(t *testing.T) {
 		t.Skip("builds cairn and runs backups")
 	}
 	dir := t.TempDir()
-	cairn, err := findTool("cairn", dir)
-	require.NoError(t, err)
+	cairn := cairnTool(t)
 	tools := []*tool{cairn}
 	if restic, err := findTool("restic", dir); err == nil {
 		tools = append(tools, restic)
@@ -144,6 +171,10 @@ func TestPipeline(t *testing.T) {
 			require.Contains(t, out, "| cairn ÷ restic | |")
 		}
 		require.Contains(t, out, "| broken | 0/2 | FAILED |")
+		require.Contains(t, out, "## Stage ceiling\n")
+		for _, ds := range cfg.datasets {
+			require.Regexp(t, `\n\| `+ds+` \|( [0-9.]+ \|){5} [a-z0-9]+ \| [0-9.]+ \| [0-9.]+ \| [0-9]+ % \|\n`, out)
+		}
 		require.NotContains(t, out, "cairn ÷ broken")
 		require.Contains(t, out, "## Failures")
 		require.Contains(t, out, "boom")
@@ -170,6 +201,80 @@ func TestPipeline(t *testing.T) {
 			require.Positive(t, s.repo)
 		}
 	}
+}
+
+// TestPgbench makes the pgbench data set at the tiny scale, checks that its
+// change swaps the second dump in and out, and runs cairn over it.
+func TestPgbench(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL, builds cairn and runs backups")
+	}
+	dir := t.TempDir()
+	d, err := prepareDataset(dir, "pgbench", tinyScale, 1)
+	if errors.Is(err, errUnavailable) {
+		if os.Getenv("CAIRN_REQUIRE_INTEGRATION") == "1" {
+			t.Fatalf("%v (CAIRN_REQUIRE_INTEGRATION=1; apt-get install postgresql)", err)
+		}
+		t.Skipf("%v; apt-get install postgresql to run this test", err)
+	}
+	require.NoError(t, err)
+	require.Equal(t, 1, d.files)
+	first, err := os.ReadFile(filepath.Join(d.dir, pgbenchDump))
+	require.NoError(t, err)
+	second, err := os.ReadFile(nextDump(d.dir))
+	require.NoError(t, err)
+	require.Contains(t, string(first), "COPY public.pgbench_accounts")
+	require.NotEqual(t, first, second, "pgbench changed the database between the dumps")
+
+	before := treeHash(t, d.dir)
+	undo, err := change(d, 1)
+	require.NoError(t, err)
+	swapped, err := os.ReadFile(filepath.Join(d.dir, pgbenchDump))
+	require.NoError(t, err)
+	require.Equal(t, second, swapped)
+	require.NoError(t, undo())
+	require.Equal(t, before, treeHash(t, d.dir))
+
+	cfg := config{dir: dir, datasets: []string{"pgbench"}, scale: tinyScale, runs: 1, seed: 1, toolList: []*tool{cairnTool(t)}}
+	if testing.Verbose() {
+		cfg.log = os.Stderr
+	}
+	var stdout bytes.Buffer
+	res, err := run(context.Background(), cfg, &stdout)
+	require.NoError(t, err)
+	require.Empty(t, res.failures)
+	for _, step := range steps {
+		require.Len(t, res.samples[key{"pgbench", step, "cairn"}], 1, step)
+	}
+	require.Greater(t, res.samples[key{"pgbench", "backup-changed", "cairn"}][0].repo,
+		res.samples[key{"pgbench", "backup-unchanged", "cairn"}][0].repo, "the second dump adds data")
+	require.Regexp(t, `\n\| pgbench \| .* % \|\n`, stdout.String())
+	again, err := prepareDataset(dir, "pgbench", tinyScale, 1) // reused, not remade
+	require.NoError(t, err)
+	require.Equal(t, d, again)
+	require.Equal(t, before, treeHash(t, d.dir), "the change was undone")
+}
+
+// TestUnavailableDataset checks that a data set this machine cannot make is
+// skipped and said to be in the report.
+func TestUnavailableDataset(t *testing.T) {
+	kinds["nothing"] = kind{generate: func(string, float64, uint64) error {
+		return fmt.Errorf("%w: no such program", errUnavailable)
+	}}
+	t.Cleanup(func() { delete(kinds, "nothing") })
+	dir := t.TempDir()
+	cfg := config{
+		dir: dir, datasets: []string{"nothing"}, scale: tinyScale, runs: 1, seed: 1,
+		out: filepath.Join(dir, "RESULTS.md"),
+		toolList: []*tool{{name: "true", bin: "/bin/true", version: "true 0",
+			env: func(invocation) []string { return nil }, args: func(op, invocation) ([]string, string) { return nil, "" }}},
+	}
+	res, err := run(context.Background(), cfg, io.Discard)
+	require.NoError(t, err)
+	require.Empty(t, res.datasets)
+	report, err := os.ReadFile(cfg.out)
+	require.NoError(t, err)
+	require.Contains(t, string(report), "- make data set nothing: PostgreSQL unavailable: no such program, skipped\n")
 }
 
 // treeHash hashes the names and contents of the files under dir.

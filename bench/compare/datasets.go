@@ -5,13 +5,17 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/cairnbackup/cairn/internal/testpg"
 )
 
 // dataset is a directory to back up.
@@ -22,19 +26,31 @@ type dataset struct {
 	bytes int64
 }
 
-// generators make the data sets by name, at a scale of the full size.
-var generators = map[string]func(dir string, scale float64, seed uint64) error{
-	"gosrc":    makeGoRoot,
-	"random1g": makeRandom,
-	"text1g":   makeText,
+// kind is a data set by name: how to make it, at a scale of the full size,
+// and how to change it for the backup-changed step.
+type kind struct {
+	generate func(dir string, scale float64, seed uint64) error
+	// change replaces mutate (1% of the files) when set.
+	change func(d *dataset, seed uint64) (undo func() error, err error)
 }
+
+var kinds = map[string]kind{
+	"gosrc":    {generate: makeGoRoot},
+	"random1g": {generate: makeRandom},
+	"text1g":   {generate: makeText},
+	"pgbench":  {generate: makePgbench, change: changePgbench},
+}
+
+// errUnavailable is wrapped by the error of a data set that this machine
+// cannot make, for want of programs; the data set is skipped.
+var errUnavailable = testpg.ErrUnavailable
 
 // prepareDataset makes data set name under root/data, or reuses it if a
 // previous run made it at the same scale and seed.
 func prepareDataset(root, name string, scale float64, seed uint64) (*dataset, error) {
-	gen, ok := generators[name]
+	k, ok := kinds[name]
 	if !ok {
-		return nil, fmt.Errorf("unknown data set %q (have gosrc, random1g, text1g)", name)
+		return nil, fmt.Errorf("unknown data set %q (have %s)", name, strings.Join(slices.Sorted(maps.Keys(kinds)), ", "))
 	}
 	dir := filepath.Join(root, "data", name)
 	marker := dir + ".done"
@@ -46,7 +62,7 @@ func prepareDataset(root, name string, scale float64, seed uint64) (*dataset, er
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, err
 		}
-		if err := gen(dir, scale, seed); err != nil {
+		if err := k.generate(dir, scale, seed); err != nil {
 			return nil, fmt.Errorf("make data set %s: %w", name, err)
 		}
 		if err := os.WriteFile(marker, []byte(stamp), 0o644); err != nil {
@@ -183,6 +199,15 @@ func writeFile(path string, fill func(io.Writer) error) error {
 		return err
 	}
 	return f.Close()
+}
+
+// change changes the data set d for the backup-changed step, as its kind
+// says, or else with mutate. The returned function undoes the changes.
+func change(d *dataset, seed uint64) (undo func() error, err error) {
+	if k := kinds[d.name]; k.change != nil {
+		return k.change(d, seed)
+	}
+	return mutate(d, seed)
 }
 
 // patchSize is how many bytes mutate overwrites in, and appends to, each

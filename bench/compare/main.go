@@ -2,7 +2,7 @@
 // borg) on the same data sets and writes a table of medians per data set
 // and step.
 //
-//	go run ./bench/compare [-datasets gosrc,random1g,text1g] [-runs 3] [-out bench/RESULTS.md]
+//	go run ./bench/compare [-datasets gosrc,random1g,text1g,pgbench] [-runs 3] [-out bench/RESULTS.md]
 //
 // Every tool gets a fresh repository per round; rounds alternate between the
 // tools (A1 B1 A2 B2 …). Each timed step is one child process, measured by
@@ -10,6 +10,12 @@
 // repository's size on disk. Before each step the harness waits for the
 // machine to be idle (bounded by -loadwait), reads the step's input once so
 // it comes from the page cache, and calls sync.
+//
+// The pgbench data set is a pg_dump of a pgbench database, made with a
+// throwaway PostgreSQL server; its re-backup after a change backs up a
+// second dump taken after pgbench transactions. Without PostgreSQL it is
+// skipped. For every data set the harness also times each stage of cairn's
+// backup pipeline on one core and reports the stage ceiling (stage.go).
 package main
 
 import (
@@ -28,17 +34,18 @@ import (
 
 // config is what the flags choose.
 type config struct {
-	dir      string // work directory; "" means a new temporary one
-	datasets []string
-	tools    []string
-	scale    float64 // fraction of the full data set sizes
-	runs     int
-	out      string // the Markdown report; "" writes none
-	maxLoad  float64
-	loadWait time.Duration
-	seed     uint64
-	keep     bool // keep repositories and restores
-	args     []string
+	dir       string // work directory; "" means a new temporary one
+	datasets  []string
+	tools     []string
+	scale     float64 // fraction of the full data set sizes
+	runs      int
+	out       string // the Markdown report; "" writes none
+	maxLoad   float64
+	loadWait  time.Duration
+	seed      uint64
+	keep      bool          // keep repositories and restores
+	stageTime time.Duration // least time each stage runs for the ceiling
+	args      []string
 
 	// toolList, when set, replaces the tools found by name (for tests).
 	toolList []*tool
@@ -70,7 +77,7 @@ func parseFlags(args []string) (config, error) {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
 	var datasets, tools, scale string
 	fs.StringVar(&cfg.dir, "dir", "", "work `directory` for data sets, binaries and repositories (reused if present; default a new temporary one, removed afterwards)")
-	fs.StringVar(&datasets, "datasets", "gosrc,random1g,text1g", "comma-separated data sets")
+	fs.StringVar(&datasets, "datasets", "gosrc,random1g,text1g,pgbench", "comma-separated data sets (pgbench needs PostgreSQL)")
 	fs.StringVar(&tools, "tools", "cairn,restic,borg,kopia", "comma-separated tools; those not installed are skipped")
 	fs.StringVar(&scale, "scale", "1", "shrink the data sets by this `factor` (1/1024, 0.001, or tiny)")
 	fs.IntVar(&cfg.runs, "runs", 3, "rounds per tool and data set")
@@ -79,6 +86,7 @@ func parseFlags(args []string) (config, error) {
 	fs.DurationVar(&cfg.loadWait, "loadwait", 30*time.Second, "wait at most this long for -maxload")
 	fs.Uint64Var(&cfg.seed, "seed", 1, "seed for the data and for the 1% of files changed")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the repositories and restored files")
+	fs.DurationVar(&cfg.stageTime, "stagetime", time.Second, "for the stage ceiling, run each stage of cairn's pipeline at least this long on a data set's sample (0: once)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}

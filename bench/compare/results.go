@@ -38,10 +38,11 @@ type results struct {
 	datasets []*dataset
 	samples  map[key][]sample
 	failures []failure
+	ceilings map[string]*ceiling // by data set
 }
 
 func newResults(cfg config) *results {
-	return &results{cfg: cfg, start: time.Now().UTC(), samples: map[key][]sample{}}
+	return &results{cfg: cfg, start: time.Now().UTC(), samples: map[key][]sample{}, ceilings: map[string]*ceiling{}}
 }
 
 func (r *results) add(dataset, step, tool string, s sample) {
@@ -180,6 +181,7 @@ func (r *results) tables(w io.Writer) {
 			r.table(w, d, step)
 		}
 	}
+	r.ceilingTable(w)
 	if len(r.failures) > 0 {
 		fmt.Fprintf(w, "## Failures\n\n")
 		for _, f := range r.failures {
@@ -187,6 +189,52 @@ func (r *results) tables(w io.Writer) {
 		}
 		fmt.Fprintln(w)
 	}
+}
+
+// ceilingTable writes each data set's stage speeds, its stage ceiling and
+// cairn's first backup against it.
+func (r *results) ceilingTable(w io.Writer) {
+	if len(r.ceilings) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "## Stage ceiling\n\n")
+	fmt.Fprintf(w, "Each stage of cairn's backup pipeline runs alone on one core (GOMAXPROCS 1) over a sample of "+
+		"the data set held in memory (at most %d MiB): content-defined chunking with the default sizes, keyed "+
+		"BLAKE3 of the chunks, zstd at the default level of the chunks, XChaCha20-Poly1305 sealing of the "+
+		"compressed chunks (pack.SealBlob). Speeds are MB/s (10^6 bytes) of the data set's bytes, as "+
+		"`go test -run '^$' -bench Stage -cpu 1 ./bench/compare` reports them for generated data. "+
+		"The ceiling is the slowest stage's speed × %d cores; the last column is cairn's first backup "+
+		"(data-set bytes over the median wall time) as a percentage of it.\n\n", sampleLimit>>20, runtime.NumCPU())
+	fmt.Fprintf(w, "| data set | sample MiB |")
+	for _, st := range stages {
+		fmt.Fprintf(w, " %s MB/s |", st.name)
+	}
+	fmt.Fprintf(w, " slowest | ceiling MB/s | cairn first backup MB/s | %% of ceiling |\n")
+	fmt.Fprintf(w, "|---|---:|%s---|---:|---:|---:|\n", strings.Repeat("---:|", len(stages)))
+	for _, d := range r.datasets {
+		c := r.ceilings[d.name]
+		if c == nil {
+			continue
+		}
+		fmt.Fprintf(w, "| %s | %s |", d.name, num(float64(c.sample)/(1<<20)))
+		for _, s := range c.speeds {
+			fmt.Fprintf(w, " %s |", num(s/1e6))
+		}
+		cairn := math.NaN()
+		if ss := r.samples[key{d.name, "backup-first", "cairn"}]; len(ss) > 0 {
+			cairn = float64(d.bytes) / medians(ss, d.bytes)[0]
+		}
+		fmt.Fprintf(w, " %s | %s | %s | %s |\n", stages[c.slowest()].name, num(c.limit()/1e6), num(cairn/1e6),
+			percent(ratio(cairn, c.limit())))
+	}
+	fmt.Fprintln(w)
+}
+
+func percent(v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "–"
+	}
+	return strconv.FormatFloat(100*v, 'f', 0, 64) + " %"
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
@@ -235,14 +283,15 @@ func (r *results) report(w io.Writer) {
 	fmt.Fprintf(w, "\n## Method\n\n")
 	fmt.Fprintf(w, "Data sets at scale %g. Each tool gets a fresh repository per round; rounds alternate "+
 		"between the tools; %d rounds. Steps: first backup, unchanged re-backup, re-backup after changing 1%% of "+
-		"the files (4 KiB overwritten, 4 KiB appended; undone afterwards), restore of the latest snapshot into an "+
+		"the files (4 KiB overwritten, 4 KiB appended; undone afterwards; for pgbench instead a second pg_dump "+
+		"taken after %d pgbench transactions at scale 1), restore of the latest snapshot into an "+
 		"empty directory, check reading all data. Before each step the input (data set or repository) is read "+
 		"once, the harness %s and calls sync. "+
 		"Values are medians; wall time also min–max. CPU and peak RSS are the child's (wait4 rusage); "+
 		"repo is its size on disk after the step; throughput is data-set bytes over wall time. "+
 		"Ratios are cairn's median over the other tool's. Differences under about 15%% are noise on a small VM; "+
 		"compare restores by user CPU or minimum wall time.\n\n",
-		r.cfg.scale, r.cfg.runs, idleRule(r.cfg))
+		r.cfg.scale, r.cfg.runs, pgbenchTransactions, idleRule(r.cfg))
 	r.tables(w)
 }
 

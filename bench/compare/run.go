@@ -58,10 +58,19 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (*results, error) {
 	for _, name := range cfg.datasets {
 		fmt.Fprintf(cfg.log, "preparing %s\n", name)
 		d, err := prepareDataset(dir, name, cfg.scale, cfg.seed)
+		if errors.Is(err, errUnavailable) {
+			msg := fmt.Sprintf("%v, skipped", err)
+			fmt.Fprintln(cfg.log, msg)
+			res.skipped = append(res.skipped, msg)
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
 		res.datasets = append(res.datasets, d)
+		if res.ceilings[d.name], err = measureStages(d, cfg.stageTime, cfg.log); err != nil {
+			return nil, err
+		}
 		for round := 1; round <= cfg.runs; round++ {
 			for _, t := range tools {
 				if err := ctx.Err(); err != nil {
@@ -148,7 +157,7 @@ func (r *rounder) run(ctx context.Context, base string) error {
 // A tool's failure is a *toolError; any other error is the harness's.
 func (r *rounder) step(ctx context.Context, step string, o op, inv invocation) (s sample, err error) {
 	if step == "backup-changed" {
-		undo, err := mutate(r.d, r.cfg.seed+uint64(r.round))
+		undo, err := change(r.d, r.cfg.seed+uint64(r.round))
 		if err != nil {
 			return sample{}, err
 		}
