@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -139,7 +140,10 @@ func TestPipeline(t *testing.T) {
 			return []string{"-c", "echo boom >&2; exit 1"}, ""
 		},
 	})
+	notes := filepath.Join(dir, "notes.md")
+	require.NoError(t, os.WriteFile(notes, []byte("## Notes\n\nWhat it means.\n"), 0o644))
 	cfg := config{
+		notes:    notes,
 		dir:      dir,
 		datasets: []string{"gosrc", "random1g", "text1g"},
 		scale:    tinyScale,
@@ -182,6 +186,10 @@ func TestPipeline(t *testing.T) {
 	for _, want := range []string{"## Machine", "CPU: ", "Memory: ", "Kernel: ", "Go: ", "Date: ", "`go run ./bench/compare -scale tiny`", "broken 0"} {
 		require.Contains(t, string(report), want)
 	}
+	require.True(t, strings.HasSuffix(string(report), "\n## Notes\n\nWhat it means.\n"), "the notes end the report")
+	runs, err := os.ReadDir(filepath.Join(dir, "runs"))
+	require.NoError(t, err)
+	require.Empty(t, runs, "each data set's rounds are removed once it is done")
 	// Every failure is the broken tool's: its first backup, then the rest skipped.
 	require.Len(t, res.failures, len(cfg.datasets)*cfg.runs*len(steps))
 	for _, f := range res.failures {

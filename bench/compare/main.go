@@ -44,6 +44,7 @@ type config struct {
 	loadWait  time.Duration
 	seed      uint64
 	keep      bool          // keep repositories and restores
+	notes     string        // a Markdown file appended to the report
 	stageTime time.Duration // least time each stage runs for the ceiling
 	args      []string
 
@@ -86,6 +87,7 @@ func parseFlags(args []string) (config, error) {
 	fs.DurationVar(&cfg.loadWait, "loadwait", 30*time.Second, "wait at most this long for -maxload")
 	fs.Uint64Var(&cfg.seed, "seed", 1, "seed for the data and for the 1% of files changed")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the repositories and restored files")
+	fs.StringVar(&cfg.notes, "notes", "", "append the Markdown `file` (what the figures mean, profiles) to the report")
 	fs.DurationVar(&cfg.stageTime, "stagetime", time.Second, "for the stage ceiling, run each stage of cairn's pipeline at least this long on a data set's sample (0: once)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err

@@ -252,12 +252,23 @@ func (r *results) write(stdout io.Writer, out string) error {
 	if out == "" {
 		return nil
 	}
+	var notes []byte
+	if r.cfg.notes != "" {
+		var err error
+		if notes, err = os.ReadFile(r.cfg.notes); err != nil {
+			return err
+		}
+	}
 	f, err := os.Create(out)
 	if err != nil {
 		return err
 	}
 	bw := bufio.NewWriter(f)
 	r.report(bw)
+	if len(notes) > 0 {
+		bw.WriteString("\n")
+		bw.Write(notes)
+	}
 	if err := bw.Flush(); err != nil {
 		f.Close()
 		return err

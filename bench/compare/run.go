@@ -71,22 +71,40 @@ func run(ctx context.Context, cfg config, stdout io.Writer) (*results, error) {
 		if res.ceilings[d.name], err = measureStages(d, cfg.stageTime, cfg.log); err != nil {
 			return nil, err
 		}
-		for round := 1; round <= cfg.runs; round++ {
-			for _, t := range tools {
-				if err := ctx.Err(); err != nil {
-					return nil, err
-				}
-				r := &rounder{cfg: cfg, res: res, d: d, t: t, round: round}
-				if err := r.run(ctx, filepath.Join(dir, "runs", fmt.Sprintf("%s-%s-%d", d.name, t.name, round))); err != nil {
-					return nil, err
-				}
-			}
+		if err := runRounds(ctx, cfg, res, d, tools, filepath.Join(dir, "runs", d.name)); err != nil {
+			return nil, err
 		}
 	}
 	if err := res.write(stdout, cfg.out); err != nil {
 		return nil, err
 	}
 	return res, nil
+}
+
+// runRounds runs every round of every tool on d under dir. The rounds'
+// repositories and restores are removed together afterwards, not between
+// rounds: on a file system with online discard (ext4 -o discard on a VM
+// disk, as here) deleting gigabytes slows the file system for a while
+// after, and a round would pay for the one before.
+func runRounds(ctx context.Context, cfg config, res *results, d *dataset, tools []*tool, dir string) error {
+	if !cfg.keep {
+		defer func() {
+			os.RemoveAll(dir)
+			syscall.Sync()
+		}()
+	}
+	for round := 1; round <= cfg.runs; round++ {
+		for _, t := range tools {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			r := &rounder{cfg: cfg, res: res, d: d, t: t, round: round}
+			if err := r.run(ctx, filepath.Join(dir, fmt.Sprintf("%s-%d", t.name, round))); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // rounder runs one round of one tool on one data set.
@@ -114,9 +132,6 @@ func (r *rounder) run(ctx context.Context, base string) error {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return err
 		}
-	}
-	if !r.cfg.keep {
-		defer os.RemoveAll(base)
 	}
 	if _, err := measure(ctx, r.t, opInit, inv); err != nil {
 		r.failRest(0, fmt.Errorf("init: %w", err))
