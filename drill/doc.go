@@ -29,7 +29,9 @@
 //
 // With Options.Sample or Options.Files only a random choice of regular
 // files is restored, with the directories leading to them; files that are
-// hard links to each other count as one and come along together. The
+// hard links to each other count as one and come along together. A sample
+// that would hold no file of a snapshot that has some holds one of them,
+// at random, so that a drill always checks something. The
 // choice is made while walking the snapshot's trees once, in memory that
 // grows with the sample, not with the snapshot, and is the same for the
 // same Seed and snapshot. Restoring the sample does not fetch the content

@@ -207,6 +207,14 @@ func TestDrillSample(t *testing.T) {
 		require.Equal(t, 3, rep.Verified)
 		require.NotZero(t, rep.Seed, "a random seed is reported")
 	})
+	t.Run("never empty", func(t *testing.T) {
+		// A chance so small it picks nothing still drills one file.
+		for seed := range int64(5) {
+			rep, files := run(Options{Sample: 1e-9, Seed: seed + 1})
+			require.Equal(t, 1, rep.Verified)
+			require.Len(t, files, 1)
+		}
+	})
 	t.Run("more than there are", func(t *testing.T) {
 		rep, _ := run(Options{Files: 1000, Seed: 1})
 		require.Equal(t, 6+sampleFiles+1, rep.Verified)

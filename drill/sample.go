@@ -105,13 +105,15 @@ func (b *base) linkKey(p string, n *repo.Node) string {
 
 // choose picks the sample: each regular file with probability
 // opts.Sample, then at most opts.Files of those by reservoir sampling, so
-// only the sample is held. Hard links come along with the file they link
-// to. It returns the paths to restore, with every directory leading to
-// them.
+// only the sample is held. Should that pick none of a snapshot's files,
+// one of them is taken at random: a drill always checks something. Hard
+// links come along with the file they link to. It returns the paths to
+// restore, with every directory leading to them.
 func choose(ctx context.Context, r *repo.Repository, b *base, opts Options, seed int64) (map[string]bool, error) {
 	rng := rand.New(rand.NewPCG(uint64(seed), 0xd811))
 	var chosen []string
 	seen := 0
+	spare, passed := "", 0 // one of the files Sample passed over, at random
 	links := map[string][]string{} // file → hard links to it
 	err := b.walk(ctx, r, func(p string, n *repo.Node) (bool, error) {
 		if n.Type != source.TypeFile {
@@ -122,6 +124,9 @@ func choose(ctx context.Context, r *repo.Repository, b *base, opts Options, seed
 			return true, nil
 		}
 		if opts.Sample > 0 && opts.Sample < 1 && rng.Float64() >= opts.Sample {
+			if passed++; rng.IntN(passed) == 0 {
+				spare = p
+			}
 			return true, nil
 		}
 		seen++
@@ -134,6 +139,9 @@ func choose(ctx context.Context, r *repo.Repository, b *base, opts Options, seed
 	})
 	if err != nil {
 		return nil, err
+	}
+	if len(chosen) == 0 && spare != "" {
+		chosen = append(chosen, spare)
 	}
 	keep := map[string]bool{".": true}
 	for _, p := range chosen {
