@@ -16,10 +16,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairnbackup/cairn/bench/internal/measure"
+
 	"github.com/stretchr/testify/require"
 )
 
 func TestMain(m *testing.M) {
+	measure.Wrapped()
 	code := m.Run()
 	if cairnBuild.dir != "" {
 		os.RemoveAll(cairnBuild.dir)

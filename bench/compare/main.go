@@ -30,6 +30,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/cairnbackup/cairn/bench/internal/measure"
 )
 
 // config is what the flags choose.
@@ -54,6 +56,7 @@ type config struct {
 }
 
 func main() {
+	measure.Wrapped()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cfg, err := parseFlags(os.Args[1:])

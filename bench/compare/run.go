@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/cairnbackup/cairn/bench/internal/measure"
 )
 
 // steps are the timed steps of a round, in order.
@@ -133,7 +135,7 @@ func (r *rounder) run(ctx context.Context, base string) error {
 			return err
 		}
 	}
-	if _, err := measure(ctx, r.t, opInit, inv); err != nil {
+	if _, err := runStep(ctx, r.t, opInit, inv); err != nil {
 		r.failRest(0, fmt.Errorf("init: %w", err))
 		return nil
 	}
@@ -191,7 +193,7 @@ func (r *rounder) step(ctx context.Context, step string, o op, inv invocation) (
 	}
 	waitIdle(r.cfg)
 	syscall.Sync()
-	if s, err = measure(ctx, r.t, o, inv); err != nil {
+	if s, err = runStep(ctx, r.t, o, inv); err != nil {
 		return s, err
 	}
 	s.repo, err = diskUsage(inv.repo)
@@ -224,27 +226,19 @@ func (e *toolError) Error() string {
 
 func (e *toolError) Unwrap() error { return e.err }
 
-// measure runs one command of t and measures the child process.
-func measure(ctx context.Context, t *tool, o op, inv invocation) (sample, error) {
+// runStep runs one command of t and measures the child process.
+func runStep(ctx context.Context, t *tool, o op, inv invocation) (sample, error) {
 	args, dir := t.args(o, inv)
-	cmd := exec.CommandContext(ctx, t.bin, args...)
+	cmd := exec.Command(t.bin, args...)
 	cmd.Dir = dir
 	cmd.Env = toolEnv(t, inv)
 	stderr := &tailWriter{max: 1 << 10}
 	cmd.Stderr = stderr
-	start := time.Now()
-	err := cmd.Run()
-	wall := time.Since(start)
+	u, err := measure.Run(ctx, cmd)
 	if err != nil {
 		return sample{}, &toolError{tool: t.name, args: args, err: err, stderr: strings.TrimSpace(string(stderr.buf))}
 	}
-	s := sample{wall: wall}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		s.user = time.Duration(ru.Utime.Nano())
-		s.sys = time.Duration(ru.Stime.Nano())
-		s.rss = ru.Maxrss << 10 // KiB on Linux
-	}
-	return s, nil
+	return sample{wall: u.Wall, user: u.User, sys: u.Sys, rss: u.MaxRSS}, nil
 }
 
 // tailWriter keeps the last max bytes written to it.

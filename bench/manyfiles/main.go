@@ -26,6 +26,8 @@ import (
 	"strings"
 	"syscall"
 	"text/tabwriter"
+
+	"github.com/cairnbackup/cairn/bench/internal/measure"
 )
 
 type config struct {
@@ -48,6 +50,7 @@ type result struct {
 }
 
 func main() {
+	measure.Wrapped()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cfg := config{log: os.Stderr}
@@ -134,8 +137,8 @@ func report(w io.Writer, results []result) error {
 	fmt.Fprintln(tw, "tool\tbackup\twall s\tuser s\tsys s\tCPU s\tpeak RSS MiB\trepo MiB\t")
 	for _, r := range results {
 		fmt.Fprintf(tw, "%s\t%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.0f\t%.0f\t\n", r.tool, r.step,
-			r.wall.Seconds(), r.user.Seconds(), r.sys.Seconds(), (r.user + r.sys).Seconds(),
-			float64(r.rss)/(1<<20), float64(r.repo)/(1<<20))
+			r.Wall.Seconds(), r.User.Seconds(), r.Sys.Seconds(), (r.User + r.Sys).Seconds(),
+			float64(r.MaxRSS)/(1<<20), float64(r.repo)/(1<<20))
 	}
 	return tw.Flush()
 }

@@ -8,7 +8,14 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/cairnbackup/cairn/bench/internal/measure"
 )
+
+func TestMain(m *testing.M) {
+	measure.Wrapped()
+	os.Exit(m.Run())
+}
 
 func TestGenerate(t *testing.T) {
 	ctx := context.Background()

@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
-	"time"
+
+	"github.com/cairnbackup/cairn/bench/internal/measure"
 )
 
 // password is both tools' repository password.
@@ -51,28 +51,22 @@ func newTool(ctx context.Context, name, work string) (*tool, error) {
 
 // sample measures one command.
 type sample struct {
-	wall, user, sys time.Duration
-	rss             int64 // peak resident set, bytes
-	repo            int64 // repository size on disk afterwards, bytes
+	measure.Usage
+	repo int64 // repository size on disk afterwards, bytes
 }
 
-// run runs t with args and measures it: wall time, CPU time and peak RSS
-// from wait4, then the repository's size.
+// run runs t with args and measures it (see package measure), then the
+// repository's size.
 func (t *tool) run(ctx context.Context, args ...string) (sample, error) {
-	cmd := exec.CommandContext(ctx, t.bin, args...)
+	cmd := exec.Command(t.bin, args...)
 	cmd.Env = append(os.Environ(), t.env...)
 	var stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stderr, &stderr
-	start := time.Now()
-	if err := cmd.Run(); err != nil {
+	u, err := measure.Run(ctx, cmd)
+	if err != nil {
 		return sample{}, fmt.Errorf("%s %s: %w\n%s", t.name, strings.Join(args, " "), err, tail(stderr.String(), 2000))
 	}
-	s := sample{wall: time.Since(start)}
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	s.user = time.Duration(ru.Utime.Nano())
-	s.sys = time.Duration(ru.Stime.Nano())
-	s.rss = ru.Maxrss << 10 // KiB on Linux
-	var err error
+	s := sample{Usage: u}
 	s.repo, err = diskUsage(t.repo)
 	return s, err
 }
