@@ -9,7 +9,8 @@
 // Input shorter than Min is one chunk; empty input is no chunk.
 //
 // A Chunker reuses its buffers across Reset calls, so one Chunker per
-// goroutine can cut any number of files without allocating.
+// goroutine can cut any number of files without allocating. A Splitter cuts
+// random-access input (a file) into the very same chunks on several cores.
 package chunk
 
 import (
@@ -88,14 +89,23 @@ type Chunker struct {
 // New returns a Chunker for the polynomial pol (from the repository's master
 // key) and limits p. Call Reset before the first Next.
 func New(pol uint64, p Params) (*Chunker, error) {
-	p = p.WithDefaults()
-	if err := p.Validate(); err != nil {
+	p, err := checked(pol, p)
+	if err != nil {
 		return nil, err
 	}
-	if chunker.Pol(pol).Deg() != 53 {
-		return nil, errors.New("chunk: polynomial must have degree 53")
-	}
 	return &Chunker{pol: chunker.Pol(pol), params: p, buf: make([]byte, readSize)}, nil
+}
+
+// checked returns p with defaults if p and pol can be used.
+func checked(pol uint64, p Params) (Params, error) {
+	p = p.WithDefaults()
+	if err := p.Validate(); err != nil {
+		return p, err
+	}
+	if chunker.Pol(pol).Deg() != 53 {
+		return p, errors.New("chunk: polynomial must have degree 53")
+	}
+	return p, nil
 }
 
 // Params returns the limits the Chunker cuts with.
@@ -103,9 +113,7 @@ func (c *Chunker) Params() Params { return c.params }
 
 // Reset starts cutting r from its beginning, keeping the buffers.
 func (c *Chunker) Reset(r io.Reader) {
-	c.base.Reset(c.pol,
-		chunker.WithBaseBoundaries(uint(c.params.Min), uint(c.params.Max)),
-		chunker.WithBaseAverageBits(bits.TrailingZeros32(c.params.Avg)))
+	resetBase(&c.base, c.pol, c.params)
 	c.rd = r
 	c.bpos, c.bmax = 0, 0
 	c.eof = false
@@ -139,6 +147,14 @@ func (c *Chunker) Next(dst []byte) ([]byte, error) {
 		c.bpos += split
 		return dst, nil
 	}
+}
+
+// resetBase makes b a fresh chunker for p, the state it is also in right
+// after each cut.
+func resetBase(b *chunker.BaseChunker, pol chunker.Pol, p Params) {
+	b.Reset(pol,
+		chunker.WithBaseBoundaries(uint(p.Min), uint(p.Max)),
+		chunker.WithBaseAverageBits(bits.TrailingZeros32(p.Avg)))
 }
 
 // fill reads the next block of input into the buffer.
