@@ -112,8 +112,12 @@ func (a *archiver) readFiles(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	sp, err := a.newSplitter()
+	if err != nil {
+		return err
+	}
 	for j := range a.files {
-		if err := a.readFile(ctx, ch, j); err != nil {
+		if err := a.readFile(ctx, ch, sp, j); err != nil {
 			return err
 		}
 	}
@@ -122,7 +126,7 @@ func (a *archiver) readFiles(ctx context.Context) error {
 
 // readFile cuts one file into chunks for the savers. Problems with the
 // file are warnings; only cancellation is an error.
-func (a *archiver) readFile(ctx context.Context, ch *chunk.Chunker, j *fileJob) error {
+func (a *archiver) readFile(ctx context.Context, ch *chunk.Chunker, sp *chunk.Splitter, j *fileJob) error {
 	defer j.release()
 	if j.read != nil {
 		defer close(j.read)
@@ -142,9 +146,12 @@ func (a *archiver) readFile(ctx context.Context, ch *chunk.Chunker, j *fileJob) 
 		a.warn(path, err)
 		return nil
 	}
-	ch.Reset(&countReader{r: limit.NewReader(ctx, rc, a.opts.readLimit), n: &a.bytesRead})
 	a.current.Store(&j.entry.Path)
-	n, err := a.chunkFile(ctx, ch, j)
+	n, split, err := a.splitFile(ctx, sp, j, rc)
+	if !split {
+		ch.Reset(&countReader{r: limit.NewReader(ctx, rc, a.opts.readLimit), n: &a.bytesRead})
+		n, err = a.chunkFile(ctx, ch, j)
+	}
 	cerr := rc.Close()
 	j.size = n
 	switch {
@@ -173,7 +180,7 @@ func (a *archiver) readFile(ctx context.Context, ch *chunk.Chunker, j *fileJob) 
 // bytes read.
 func (a *archiver) chunkFile(ctx context.Context, ch *chunk.Chunker, j *fileJob) (int64, error) {
 	var n int64
-	for i := 0; ; i++ {
+	for {
 		buf := chunkBuffers.Get().(*[]byte)
 		data, err := ch.Next(*buf)
 		if err != nil {
@@ -185,19 +192,28 @@ func (a *archiver) chunkFile(ctx context.Context, ch *chunk.Chunker, j *fileJob)
 		}
 		*buf = data
 		n += int64(len(data))
-		// Count the buffer's capacity: that is the memory it holds.
-		if err := a.mem.Acquire(ctx, int64(cap(data))); err != nil {
+		if err := a.sendChunk(ctx, j, buf); err != nil {
 			return n, err
 		}
-		j.mu.Lock()
-		j.content = append(j.content, ID{})
-		j.mu.Unlock()
-		j.pending.Add(1)
-		select {
-		case a.blobs <- blobJob{job: j, i: i, buf: buf}:
-		case <-ctx.Done():
-			return n, ctx.Err()
-		}
+	}
+}
+
+// sendChunk hands the file's next chunk, in buf, to the savers.
+func (a *archiver) sendChunk(ctx context.Context, j *fileJob, buf *[]byte) error {
+	// Count the buffer's capacity: that is the memory it holds.
+	if err := a.mem.Acquire(ctx, int64(cap(*buf))); err != nil {
+		return err
+	}
+	j.mu.Lock()
+	i := len(j.content)
+	j.content = append(j.content, ID{})
+	j.mu.Unlock()
+	j.pending.Add(1)
+	select {
+	case a.blobs <- blobJob{job: j, i: i, buf: buf}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

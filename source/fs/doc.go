@@ -28,7 +28,9 @@
 // or inode, or not a regular file), with an error wrapping
 // source.ErrChanged. The reader's Close compares size, modification time and
 // change time with the entry's and reports a difference the same way: the
-// bytes read are kept, and the consumer learns that they may be torn.
+// bytes read are kept, and the consumer learns that they may be torn. The
+// reader is also an io.ReaderAt, so a big file can be read at several
+// offsets at once.
 //
 // The first entry of a walk for a file with several links carries the
 // content; later entries for the same device and inode get Hardlink set to

@@ -80,6 +80,9 @@ type fileReader struct {
 
 func (r *fileReader) Read(p []byte) (int, error) { return r.f.Read(p) }
 
+// ReadAt lets a consumer read a big file at several offsets at once.
+func (r *fileReader) ReadAt(p []byte, off int64) (int, error) { return r.f.ReadAt(p, off) }
+
 // Close closes the file and reports an error wrapping source.ErrChanged if
 // its size, modification time or change time differ from the entry's.
 func (r *fileReader) Close() error {
