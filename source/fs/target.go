@@ -57,9 +57,12 @@ type TargetOptions struct {
 // outside it; an attempt is an error wrapping source.ErrUnsafePath where
 // it can be told apart from other failures.
 //
-// Non-directories are created under a temporary name in their directory,
-// get their metadata and are then renamed over the final name, so a
-// replaced file that has other hard links elsewhere keeps its content.
+// Non-directories that replace something are created under a temporary
+// name in their directory, get their metadata and are then renamed over
+// the final name, so a replaced file that has other hard links elsewhere
+// keeps its content. Regular files where nothing is in the way are
+// created under their own name (exclusively), which spares the rename; a
+// file that fails half-way is removed either way.
 // Directories are created 0700 so they can be filled; their metadata is
 // applied by Close, deepest first. A directory already where a directory
 // goes is kept, made writable for its owner if needed, and gets the

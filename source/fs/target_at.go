@@ -23,6 +23,7 @@ type restoreAt struct {
 	name    string
 	path    string // of the entry, for errors
 	release func() // done with dir
+	vacant  bool   // prepare found nothing at name
 }
 
 var errTargetDirInTheWay = errors.New("a directory that is not empty is in the way")
@@ -105,8 +106,28 @@ func (a *restoreAt) temp(op string, create func(dirfd int, name string) error) (
 	return "", a.err(op, unix.EEXIST)
 }
 
+// fresh makes the object with create under the entry's own name when
+// prepare found nothing there, which spares a rename, and otherwise (or
+// if something appeared meanwhile) under a temporary name, as temp does.
+// It returns the name; place then has nothing to do for the entry's own.
+func (a *restoreAt) fresh(op string, create func(dirfd int, name string) error) (string, error) {
+	if a.vacant {
+		err := create(a.fd, a.name)
+		if err == nil {
+			return a.name, nil
+		}
+		if err != unix.EEXIST {
+			return "", a.err(op, err)
+		}
+	}
+	return a.temp(op, create)
+}
+
 // place renames tmp to the entry's name, replacing what is there.
 func (a *restoreAt) place(tmp string) error {
+	if tmp == a.name {
+		return nil
+	}
 	if err := unix.Renameat(a.fd, tmp, a.fd, a.name); err != nil {
 		a.discard(tmp)
 		return a.err("renameat", err)
@@ -124,6 +145,7 @@ func (a *restoreAt) discard(tmp string) { _ = unix.Unlinkat(a.fd, tmp, 0) }
 func (t *Target) prepare(a *restoreAt, same func(*unix.Stat_t) bool) (leave bool, err error) {
 	st, err := a.lstat()
 	if err != nil || st == nil {
+		a.vacant = st == nil && err == nil
 		return false, err
 	}
 	switch t.opts.Overwrite {

@@ -27,7 +27,8 @@ var (
 )
 
 // putFile writes a regular file under a temporary name, sets its metadata
-// through the open descriptor and renames it over the entry's name.
+// through the open descriptor and renames it over the entry's name; where
+// nothing is in the way, it writes the file under its own name at once.
 func (t *Target) putFile(ctx context.Context, e *source.Entry, content io.Reader) error {
 	if e.Hardlink != "" {
 		return t.putLink(e)
@@ -42,7 +43,7 @@ func (t *Target) putFile(ctx context.Context, e *source.Entry, content io.Reader
 		return err
 	}
 	var f *os.File
-	tmp, err := a.temp("openat", func(dirfd int, name string) error {
+	tmp, err := a.fresh("openat", func(dirfd int, name string) error {
 		fd, err := unix.Openat(dirfd, name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 		if err == nil {
 			f = os.NewFile(uintptr(fd), e.Path)

@@ -2,6 +2,7 @@ package fs
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	iofs "io/fs"
@@ -299,4 +300,39 @@ func TestTargetConcurrent(t *testing.T) {
 	require.Zero(t, tg.Skipped())
 	require.NoError(t, tg.Close(t.Context()))
 	require.NoError(t, os.Chmod(filepath.Join(dir, "d"), 0o700))
+}
+
+// brokenReader yields some bytes, then fails.
+type brokenReader struct{ n int }
+
+func (r *brokenReader) Read(p []byte) (int, error) {
+	if r.n <= 0 {
+		return 0, errors.New("source broke")
+	}
+	k := min(len(p), r.n)
+	r.n -= k
+	return k, nil
+}
+
+// A file that fails half-way leaves nothing under its name, whether it
+// was being written there directly (nothing in the way) or under a
+// temporary name (replacing a file, which then stays as it was).
+func TestTargetFailedFileLeavesNothing(t *testing.T) {
+	dir := t.TempDir()
+	tg := Into(dir, TargetOptions{})
+	tgtPut(t, tg, tgtDir(".", 0o755), "")
+	e := tgtEntry("new", source.TypeFile, 0o644)
+	e.Size = 1 << 20
+	err := tg.Put(t.Context(), &e, &brokenReader{n: 4096})
+	require.ErrorContains(t, err, "source broke")
+	require.NoFileExists(t, filepath.Join(dir, "new"))
+
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "old"), []byte("kept"), 0o644))
+	e.Path = "old"
+	err = tg.Put(t.Context(), &e, &brokenReader{n: 4096})
+	require.ErrorContains(t, err, "source broke")
+	got, err := os.ReadFile(filepath.Join(dir, "old"))
+	require.NoError(t, err)
+	require.Equal(t, "kept", string(got))
+	tgtNoTemp(t, dir)
 }
