@@ -113,7 +113,7 @@ func choose(ctx context.Context, r *repo.Repository, b *base, opts Options, seed
 	rng := rand.New(rand.NewPCG(uint64(seed), 0xd811))
 	var chosen []string
 	seen := 0
-	spare, passed := "", 0 // one of the files Sample passed over, at random
+	spare, passed := "", 0         // one of the files Sample passed over, at random
 	links := map[string][]string{} // file → hard links to it
 	err := b.walk(ctx, r, func(p string, n *repo.Node) (bool, error) {
 		if n.Type != source.TypeFile {
