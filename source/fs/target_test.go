@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -302,16 +303,9 @@ func TestTargetConcurrent(t *testing.T) {
 	require.NoError(t, os.Chmod(filepath.Join(dir, "d"), 0o700))
 }
 
-// brokenReader yields some bytes, then fails.
-type brokenReader struct{ n int }
-
-func (r *brokenReader) Read(p []byte) (int, error) {
-	if r.n <= 0 {
-		return 0, errors.New("source broke")
-	}
-	k := min(len(p), r.n)
-	r.n -= k
-	return k, nil
+// brokenReader yields n bytes, then fails.
+func brokenReader(n int) io.Reader {
+	return io.MultiReader(bytes.NewReader(make([]byte, n)), iotest.ErrReader(errors.New("source broke")))
 }
 
 // A file that fails half-way leaves nothing under its name, whether it
@@ -323,13 +317,13 @@ func TestTargetFailedFileLeavesNothing(t *testing.T) {
 	tgtPut(t, tg, tgtDir(".", 0o755), "")
 	e := tgtEntry("new", source.TypeFile, 0o644)
 	e.Size = 1 << 20
-	err := tg.Put(t.Context(), &e, &brokenReader{n: 4096})
+	err := tg.Put(t.Context(), &e, brokenReader(4096))
 	require.ErrorContains(t, err, "source broke")
 	require.NoFileExists(t, filepath.Join(dir, "new"))
 
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "old"), []byte("kept"), 0o644))
 	e.Path = "old"
-	err = tg.Put(t.Context(), &e, &brokenReader{n: 4096})
+	err = tg.Put(t.Context(), &e, brokenReader(4096))
 	require.ErrorContains(t, err, "source broke")
 	got, err := os.ReadFile(filepath.Join(dir, "old"))
 	require.NoError(t, err)
