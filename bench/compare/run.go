@@ -196,7 +196,7 @@ func (r *rounder) step(ctx context.Context, step string, o op, inv invocation) (
 	if s, err = runStep(ctx, r.t, o, inv); err != nil {
 		return s, err
 	}
-	s.repo, err = diskUsage(inv.repo)
+	s.repo, err = measure.DiskUsage(inv.repo)
 	return s, err
 }
 
@@ -253,21 +253,6 @@ func (w *tailWriter) Write(p []byte) (int, error) {
 		w.buf = append(w.buf[:0], w.buf[over:]...)
 	}
 	return len(p), nil
-}
-
-// diskUsage is like du: the blocks allocated to the files under dir.
-func diskUsage(dir string) (int64, error) {
-	var n int64
-	err := filepath.Walk(dir, func(_ string, fi os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-			n += st.Blocks * 512
-		}
-		return nil
-	})
-	return n, err
 }
 
 // waitIdle waits until the 1-minute load is below cfg.maxLoad, at most

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/cairnbackup/cairn/bench/internal/measure"
@@ -67,22 +66,8 @@ func (t *tool) run(ctx context.Context, args ...string) (sample, error) {
 		return sample{}, fmt.Errorf("%s %s: %w\n%s", t.name, strings.Join(args, " "), err, tail(stderr.String(), 2000))
 	}
 	s := sample{Usage: u}
-	s.repo, err = diskUsage(t.repo)
+	s.repo, err = measure.DiskUsage(t.repo)
 	return s, err
 }
 
 func tail(s string, n int) string { return s[max(0, len(s)-n):] }
-
-// diskUsage returns the blocks allocated to the files under dir, in bytes,
-// as du counts them.
-func diskUsage(dir string) (int64, error) {
-	out, err := exec.Command("du", "-s", "-B1", dir).Output()
-	if err != nil {
-		return 0, fmt.Errorf("du %s: %w", dir, err)
-	}
-	f := strings.Fields(string(out))
-	if len(f) == 0 {
-		return 0, fmt.Errorf("du %s: no output", dir)
-	}
-	return strconv.ParseInt(f[0], 10, 64)
-}

@@ -22,6 +22,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"syscall"
 	"time"
 )
@@ -122,4 +123,20 @@ func Run(ctx context.Context, cmd *exec.Cmd) (Usage, error) {
 		return rep.Usage, &ExitError{Code: rep.Exit}
 	}
 	return rep.Usage, nil
+}
+
+// DiskUsage is what du reports: the blocks allocated to the files under
+// dir, in bytes.
+func DiskUsage(dir string) (int64, error) {
+	var n int64
+	err := filepath.Walk(dir, func(_ string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			n += st.Blocks * 512
+		}
+		return nil
+	})
+	return n, err
 }

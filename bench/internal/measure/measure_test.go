@@ -72,3 +72,16 @@ func TestNotStarted(t *testing.T) {
 	var exit *ExitError
 	require.False(t, errors.As(err, &exit))
 }
+
+func TestDiskUsage(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(dir+"/a", make([]byte, 100<<10), 0o644))
+	require.NoError(t, os.Mkdir(dir+"/d", 0o755))
+	require.NoError(t, os.WriteFile(dir+"/d/b", make([]byte, 50<<10), 0o644))
+	n, err := DiskUsage(dir)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, n, int64(150<<10), "the files' blocks")
+	require.Less(t, n, int64(400<<10))
+	_, err = DiskUsage(dir + "/missing")
+	require.Error(t, err)
+}
