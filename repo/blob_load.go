@@ -50,7 +50,32 @@ func (r *Repository) openBlob(h pack.Handle, loc index.Location, buf *blobBuffer
 	if err != nil {
 		return nil, &BlobError{Blob: h, Pack: loc.Pack, Err: err}
 	}
-	out, err := compress.Decode(dst[:0], buf.plain, int(loc.RawLength))
+	return r.decodeBlob(h, loc, compress.Decode, buf.plain, dst)
+}
+
+// openBlobInPlace is openBlob decrypting in sealed's own storage, which it
+// overwrites. The content it returns is part of sealed if the blob is
+// stored uncompressed; otherwise it is decompressed into *scratch, which
+// keeps the buffer for the next blob.
+func (r *Repository) openBlobInPlace(h pack.Handle, loc index.Location, sealed []byte, scratch *[]byte) ([]byte, error) {
+	plain, err := pack.OpenBlobInPlace(r.key, h, sealed)
+	if err != nil {
+		return nil, &BlobError{Blob: h, Pack: loc.Pack, Err: err}
+	}
+	view := func(dst, src []byte, limit int) ([]byte, error) {
+		out, err := compress.View(dst, src, limit)
+		if err == nil && src[0] != compress.ModeRaw {
+			*scratch = out[:0]
+		}
+		return out, err
+	}
+	return r.decodeBlob(h, loc, view, plain, *scratch)
+}
+
+// decodeBlob decompresses the authenticated blob plain with decode and
+// checks its length and ID.
+func (r *Repository) decodeBlob(h pack.Handle, loc index.Location, decode func(dst, src []byte, limit int) ([]byte, error), plain, dst []byte) ([]byte, error) {
+	out, err := decode(dst[:0], plain, int(loc.RawLength))
 	if err != nil {
 		return nil, &BlobError{Blob: h, Pack: loc.Pack, Err: fmt.Errorf("%w: %w", err, ErrCorrupt)}
 	}

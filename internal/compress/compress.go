@@ -106,6 +106,16 @@ func Decode(dst, src []byte, limit int) ([]byte, error) {
 	return nil, fmt.Errorf("unknown compression mode %#x", src[0])
 }
 
+// View is Decode that returns the data of a value stored uncompressed as
+// part of src itself, without copying it; compressed data is appended to
+// dst as Decode does.
+func View(dst, src []byte, limit int) ([]byte, error) {
+	if len(src) > 0 && src[0] == ModeRaw && len(src)-1 <= limit {
+		return src[1:], nil
+	}
+	return Decode(dst, src, limit)
+}
+
 func decodeZstd(dst, src []byte, limit int) ([]byte, error) {
 	var h zstd.Header
 	if err := h.Decode(src); err != nil {

@@ -75,6 +75,10 @@ func FuzzDecode(f *testing.F) {
 		if err == nil && len(out) > 1<<20 {
 			t.Fatalf("decoded %d bytes past the limit", len(out))
 		}
+		view, verr := View(nil, data, 1<<20)
+		if (err == nil) != (verr == nil) || !bytes.Equal(out, view) {
+			t.Fatalf("View gave %d bytes (%v), Decode %d (%v)", len(view), verr, len(out), err)
+		}
 	})
 }
 
