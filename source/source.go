@@ -59,6 +59,32 @@ type ParallelTarget interface {
 	Parallel() bool
 }
 
+// WriterAtTarget is a ParallelTarget that also takes a regular file's
+// content in pieces, at any offset and in any order, from several
+// goroutines: a restore then reads each stretch of stored data once and
+// writes it wherever it belongs, instead of reading file after file.
+type WriterAtTarget interface {
+	ParallelTarget
+	// Create starts regular file e, which has no Hardlink, in place of a
+	// Put, once the Put of its directory has returned. It returns nil and
+	// no error if the target leaves what is there (its content is then
+	// not fetched). Create itself may be cheap and defer the work to the
+	// first write; the file is complete only once Finish returned nil.
+	Create(ctx context.Context, e *Entry) (FileWriter, error)
+}
+
+// FileWriter receives the content of one regular file of a restore.
+// WriteAt may be called from several goroutines at once, for ranges that
+// do not overlap; together they cover the file's size (a sparse file's
+// all-zero ranges may be left out). Finish is called exactly once, after
+// the last WriteAt has returned: with nil, the file gets its metadata and
+// its name; with an error, what was written is removed. Finish returns
+// the first error of the file's writes or its completion.
+type FileWriter interface {
+	io.WriterAt
+	Finish(err error) error
+}
+
 // ReadBacker is a Target that can read back a regular file it wrote, so the
 // restore can verify it.
 type ReadBacker interface {

@@ -88,7 +88,7 @@ type Target struct {
 }
 
 var (
-	_ source.ParallelTarget = (*Target)(nil)
+	_ source.WriterAtTarget = (*Target)(nil)
 	_ source.ReadBacker     = (*Target)(nil)
 )
 

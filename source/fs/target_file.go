@@ -26,58 +26,26 @@ var (
 	restoreZero [restoreBlock]byte
 )
 
-// putFile writes a regular file under a temporary name, sets its metadata
-// through the open descriptor and renames it over the entry's name; where
-// nothing is in the way, it writes the file under its own name at once.
+// putFile writes a regular file through a fileWriter: under its own name
+// where nothing is in the way, else under a temporary name renamed over
+// the entry's once content and metadata are in place.
 func (t *Target) putFile(ctx context.Context, e *source.Entry, content io.Reader) error {
 	if e.Hardlink != "" {
 		return t.putLink(e)
 	}
-	a, err := t.openParent(e.Path)
-	if err != nil {
+	w, err := t.create(e, true)
+	if w == nil || err != nil {
 		return err
 	}
-	defer a.close()
-	leave, err := t.prepare(a, func(st *unix.Stat_t) bool { return a.same(st, e) })
-	if leave || err != nil {
-		return err
+	if err := restoreCopy(ctx, w, content, e.Size); err != nil {
+		return w.Finish(fmt.Errorf("%s: %w", e.Path, err))
 	}
-	var f *os.File
-	tmp, err := a.fresh("openat", func(dirfd int, name string) error {
-		fd, err := unix.Openat(dirfd, name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
-		if err == nil {
-			f = os.NewFile(uintptr(fd), e.Path)
-		}
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	err = t.fill(ctx, a, tmp, f, e, content)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		a.discard(tmp)
-		return err
-	}
-	return a.place(tmp)
+	return w.Finish(nil)
 }
 
-// fill writes the content of the file open as f, named tmp, and sets its
-// metadata.
-func (t *Target) fill(ctx context.Context, a *restoreAt, tmp string, f *os.File, e *source.Entry, content io.Reader) error {
-	if err := restoreCopy(ctx, f, content, e.Size, e.Sparse); err != nil {
-		return fmt.Errorf("%s: %w", e.Path, err)
-	}
-	m := restoreMetaOf(e)
-	return t.setMeta(restoreObj{dirfd: a.fd, name: tmp, fd: int(f.Fd()), path: e.Path}, &m)
-}
-
-// restoreCopy writes exactly size bytes of r to f. Sparse, it seeks over
-// (does not write) all-zero blocks and sets the size at the end, so they
-// become holes.
-func restoreCopy(ctx context.Context, f *os.File, r io.Reader, size int64, sparse bool) error {
+// restoreCopy writes exactly size bytes of r to w, a restoreBufSize piece
+// at a time.
+func restoreCopy(ctx context.Context, w io.WriterAt, r io.Reader, size int64) error {
 	if size > 0 && r == nil {
 		return errors.New("no content")
 	}
@@ -93,41 +61,31 @@ func restoreCopy(ctx context.Context, f *os.File, r io.Reader, size int64, spars
 		} else if err != nil {
 			return err
 		}
-		var err error
-		if sparse {
-			err = restoreWriteSparse(f, b, off)
-		} else {
-			_, err = f.WriteAt(b, off)
-		}
-		if err != nil {
+		if _, err := w.WriteAt(b, off); err != nil {
 			return err
 		}
 		off += int64(len(b))
 	}
-	if sparse {
-		return f.Truncate(size)
-	}
 	return nil
 }
 
-// restoreWriteSparse writes the blocks of b that are not all zero at off,
-// which is block aligned.
+// restoreWriteSparse writes the parts of b, which goes at off, that are
+// not whole all-zero blocks (by their place in the file); those stay holes.
 func restoreWriteSparse(f *os.File, b []byte, off int64) error {
-	start := -1 // of the current run of blocks to write
-	for i := 0; i < len(b); i += restoreBlock {
-		blk := b[i:min(i+restoreBlock, len(b))]
-		if !bytes.Equal(blk, restoreZero[:len(blk)]) {
+	start := -1 // of the current run of bytes to write
+	for i := 0; i < len(b); {
+		n := min(restoreBlock-int((off+int64(i))%restoreBlock), len(b)-i)
+		if !bytes.Equal(b[i:i+n], restoreZero[:n]) {
 			if start < 0 {
 				start = i
 			}
-			continue
-		}
-		if start >= 0 {
+		} else if start >= 0 {
 			if _, err := f.WriteAt(b[start:i], off+int64(start)); err != nil {
 				return err
 			}
 			start = -1
 		}
+		i += n
 	}
 	if start >= 0 {
 		_, err := f.WriteAt(b[start:], off+int64(start))
