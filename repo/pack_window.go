@@ -16,7 +16,9 @@ import (
 // time. With 16 MiB packs that is 128 MiB.
 const windowPacks = 8
 
-// packWindow serves the data blobs of a restore. The first blob a restore
+// packWindow serves the data blobs of a restore into a target that takes
+// each file's content as one stream (a restore into a
+// source.WriterAtTarget goes by pack instead: see packedRestore). The first blob a restore
 // needs from a pack is read alone (a ranged read); from the second on, the
 // whole pack is read once and kept while it is among the windowPacks used
 // last. Restoring one file from a large repository thus reads no more than

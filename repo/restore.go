@@ -39,7 +39,8 @@ func (r *Repository) Restore(ctx context.Context, id ID, t source.Target, opts R
 }
 
 // restorer walks a snapshot's trees in order and hands entries to the
-// target; with a ParallelTarget, files go to a pool of workers.
+// target; with a ParallelTarget, files go to a pool of workers, and with a
+// WriterAtTarget the workers write them by pack (packedRestore).
 type restorer struct {
 	r                *Repository
 	t                source.Target
@@ -49,7 +50,8 @@ type restorer struct {
 	window           *packWindow
 	base             string // opts.Path, cleaned; "." for the root
 
-	files   chan fileRestore
+	files   chan fileRestore  // to the workers, file by file
+	packed  *packedRestore    // or by pack, for a WriterAtTarget
 	links   []source.Entry    // hard links, put after all files
 	pending []source.Entry    // directories not yet put, outermost first
 	moved   map[string]string // hard link target → where its content went instead
@@ -106,19 +108,36 @@ func (rs *restorer) run(ctx context.Context, sn *Snapshot) error {
 	if pt, ok := rs.t.(source.ParallelTarget); ok && pt.Parallel() {
 		workers = rs.opts.Workers
 	}
+	if wt, ok := rs.t.(source.WriterAtTarget); ok && workers > 0 {
+		rs.packed = newPackedRestore(rs, wt)
+	}
 	rs.files = make(chan fileRestore, workers)
 	for range workers {
-		g.Go(func() error { return rs.restoreFiles(gctx) })
+		g.Go(func() error {
+			if rs.packed != nil {
+				return rs.packed.work(gctx)
+			}
+			return rs.restoreFiles(gctx)
+		})
 	}
 	g.Go(func() error {
-		defer close(rs.files)
+		defer rs.endWalk()
 		if err := rs.put(gctx, self, nil); err != nil {
 			return err
 		}
 		rs.dirs.Add(1)
-		return rs.walk(gctx, tree, ".", workers > 0)
+		if err := rs.walk(gctx, tree, ".", workers > 0); err != nil {
+			return err
+		}
+		if rs.packed != nil {
+			return rs.packed.flush(gctx)
+		}
+		return nil
 	})
 	if err := g.Wait(); err != nil {
+		if rs.packed != nil {
+			rs.packed.abort(err)
+		}
 		return err
 	}
 	for i := range rs.links {
@@ -133,6 +152,15 @@ func (rs *restorer) run(ctx context.Context, sn *Snapshot) error {
 	stop()
 	rs.report(true)
 	return nil
+}
+
+// endWalk tells the workers that no more files come.
+func (rs *restorer) endWalk() {
+	if rs.packed != nil {
+		close(rs.packed.jobs)
+		return
+	}
+	close(rs.files)
 }
 
 // baseTree returns the directory to restore: the root or opts.Path.

@@ -19,7 +19,8 @@ type RestoreOptions struct {
 	// be a source.ReadBacker) and checks it against the snapshot's blob IDs.
 	Verify bool
 	// Workers is how many files are restored at once when the target
-	// allows it; default 2 × GOMAXPROCS.
+	// allows it, or, for a source.WriterAtTarget, how many stretches of
+	// packs are read and written at once; default 2 × GOMAXPROCS.
 	Workers int
 
 	// Progress, if set, is called every ProgressInterval (default 1 s) and

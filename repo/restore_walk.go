@@ -108,6 +108,9 @@ func (rs *restorer) entry(ctx context.Context, n *Node, p string, parallel bool)
 		return nil
 	}
 	f := fileRestore{entry: e, content: content}
+	if rs.packed != nil {
+		return rs.packed.add(ctx, f)
+	}
 	if !parallel {
 		return rs.restoreFile(ctx, f)
 	}
