@@ -127,7 +127,7 @@ func (b *bulk) add(w int) int {
 	}
 	for s, r := range runs {
 		if r != nil {
-			sortRun(r, &b.idx.packs)
+			sortRun(r, &b.idx.packs, nil)
 			added += b.idx.shards[s].addRun(*r, &b.idx.packs)
 		}
 	}
@@ -150,22 +150,25 @@ func newRun(counts *[numBuckets]uint32) (*run, []uint32) {
 type sortKey struct {
 	prefix uint64 // the first 8 key bytes, big-endian, which nearly always decide
 	i      uint32
+	rank   uint32 // orders equal records: the first added has the lowest
 }
 
 // sortKeys sorts the keys of records of one bucket, whose records rec
-// returns, by ID and type; of equal records the first added comes first.
+// returns, by ID and type; of equal records the first added, by rank, comes
+// first.
 func sortKeys(keys []sortKey, rec func(i uint32) []byte) {
 	slices.SortFunc(keys, func(a, b sortKey) int {
 		if a.prefix != b.prefix {
 			return cmp.Compare(a.prefix, b.prefix)
 		}
-		return cmp.Or(compareRecs(rec(a.i), rec(b.i)), cmp.Compare(a.i, b.i))
+		return cmp.Or(compareRecs(rec(a.i), rec(b.i)), cmp.Compare(a.rank, b.rank))
 	})
 }
 
-// sortRun sorts each bucket of a run whose records are in the order they
-// were added, and drops the later records of a blob by the preference rule.
-func sortRun(r *run, pt *packTable) {
+// sortRun sorts each bucket of a run, and drops the later records of a blob
+// by the preference rule. ranks[i] tells when record i was added; nil means
+// the records are in the order they were added.
+func sortRun(r *run, pt *packTable, ranks []uint32) {
 	var keys []sortKey
 	var sorted []byte
 	rec := func(i uint32) []byte { return r.rec(int(i)) }
@@ -179,7 +182,11 @@ func sortRun(r *run, pt *packTable) {
 		}
 		keys = keys[:0]
 		for i := lo; i < hi; i++ {
-			keys = append(keys, sortKey{binary.BigEndian.Uint64(r.rec(i)), uint32(i)})
+			k := sortKey{prefix: binary.BigEndian.Uint64(r.rec(i)), i: uint32(i), rank: uint32(i)}
+			if ranks != nil {
+				k.rank = ranks[i]
+			}
+			keys = append(keys, k)
 		}
 		sortKeys(keys, rec)
 		sorted = sorted[:0]

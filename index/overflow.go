@@ -112,7 +112,7 @@ func (o *overflow) toRun() run {
 	order := make([]sortKey, n)
 	for i := range n {
 		b := bucketOf((*crypto.ID)(o.rec(i)))
-		order[next[b]] = sortKey{binary.BigEndian.Uint64(key(uint32(i))), uint32(i)}
+		order[next[b]] = sortKey{binary.BigEndian.Uint64(key(uint32(i))), uint32(i), uint32(i)}
 		next[b]++
 	}
 	for b := range numBuckets {

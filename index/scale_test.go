@@ -8,28 +8,31 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairnbackup/cairn/crypto"
 	"github.com/cairnbackup/cairn/pack"
 	"github.com/stretchr/testify/require"
 )
 
-// BenchmarkMemory10M builds a 10 M-blob index the two ways a repository
-// does, from index files of 64 packs (repo writes one per 64 stored packs)
-// of 1,000 or 4,000 blobs (16 MiB packs of small files' chunks):
+// BenchmarkMemory10M builds a 10 M-blob index the ways a repository does,
+// from index files of 64 packs (repo writes one per 64 stored packs) of
+// 1,000 or 4,000 blobs (16 MiB packs of small files' chunks):
 //
-//   - open: every file in one AddFiles call, then Compact, as repository
-//     open loads the index;
+//   - open: file by file into a Loader, dropping each file once added, then
+//     AddTo and Compact, as repository open loads the index;
+//   - addfiles: every file in one AddFiles call, then Compact, as
+//     repository open loaded the index before it used a Loader;
 //   - backup: file by file with AddFile and no Compact, as a long backup
 //     adds the files it writes and then drops them.
 //
 // It reports the heap the index keeps per blob once the files are garbage
-// (B/blob), the peak heap while building, files included, since repository
-// open holds all decoded files while it adds them (peak-MB, peak-B/blob,
-// sampled every millisecond, garbage not yet collected included; the
-// backup case starts with all files and drops them as it goes), the
-// decoded files alone (input-B/blob), the time to build (load-s) and
-// lookups of 1 M present and 1 M absent blobs in random order. A case
-// takes 5 to 20 s and about 1.1 GB of heap; unlike BenchmarkMemory it needs
-// no CAIRN_INDEX_LARGE, so that its name alone selects it:
+// (B/blob), the peak heap while building, files included, since addfiles
+// holds all decoded files while it adds them (peak-MB, peak-B/blob,
+// sampled every millisecond, garbage not yet collected included; open and
+// backup start with all files and drop them as they go), the decoded files
+// alone (input-B/blob), the time to build (load-s) and lookups of 1 M
+// present and 1 M absent blobs in random order. A case takes 5 to 20 s and
+// about 1.1 GB of heap; unlike BenchmarkMemory it needs no
+// CAIRN_INDEX_LARGE, so that its name alone selects it:
 //
 //	go test -run '^$' -bench Memory10M -benchtime 1x ./index/
 func BenchmarkMemory10M(b *testing.B) {
@@ -41,6 +44,20 @@ func BenchmarkMemory10M(b *testing.B) {
 			load func(*Index, []*File) error
 		}{
 			{"open", func(idx *Index, files []*File) error {
+				var l Loader
+				ids := make([]crypto.ID, len(files))
+				for i, f := range files {
+					ids[i][0], ids[i][1] = byte(i>>8), byte(i)
+					if err := l.Add(ids[i], f); err != nil {
+						return err
+					}
+					files[i] = nil // open drops each file once added
+				}
+				err := l.AddTo(idx, ids)
+				idx.Compact()
+				return err
+			}},
+			{"addfiles", func(idx *Index, files []*File) error {
 				err := idx.AddFiles(files...)
 				idx.Compact()
 				return err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/cairnbackup/cairn/crypto"
@@ -18,15 +17,17 @@ import (
 const loadConcurrency = 4
 
 // loadIndex reads every index file and adds the live ones (those no other
-// file supersedes) to the in-memory index.
+// file supersedes) to the in-memory index. It keeps each file compactly as
+// it is decoded and drops the decoded form, so that opening holds little
+// more than the index itself (see index.Loader); at most loadConcurrency
+// files are decoded at once.
 func (r *Repository) loadIndex(ctx context.Context) error {
 	ids, err := listIDs(ctx, r.be, backend.IndexFile)
 	if err != nil {
 		return err
 	}
 	r.cache.retain(backend.IndexFile, ids)
-	var mu sync.Mutex
-	files := make(map[crypto.ID]*index.File, len(ids))
+	var l index.Loader
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(loadConcurrency)
 	for _, id := range ids {
@@ -35,23 +36,23 @@ func (r *Repository) loadIndex(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			mu.Lock()
-			files[id] = f
-			mu.Unlock()
+			if err := l.Add(id, f); err != nil {
+				return fmt.Errorf("index %s: %w", id.Short(), err)
+			}
 			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	live := make([]*index.File, 0, len(files))
+	files := l.Files()
+	live := index.Live(files)
 	r.idxMu.Lock()
 	defer r.idxMu.Unlock()
-	for _, id := range index.Live(files) {
-		live = append(live, files[id])
+	for _, id := range live {
 		r.noteIndexFile(id, files[id])
 	}
-	if err := r.idx.AddFiles(live...); err != nil {
+	if err := l.AddTo(r.idx, live); err != nil {
 		return fmt.Errorf("load index: %w", err)
 	}
 	r.idx.Compact()
