@@ -41,8 +41,10 @@ type BackupOptions struct {
 	// at least 4. Blobs are hashed, compressed and sealed on GOMAXPROCS
 	// goroutines.
 	Readers int
-	// MaxInFlight caps the bytes read but not yet stored; default
-	// DefaultMaxInFlight, raised to the repository's largest chunk.
+	// MaxInFlight caps the bytes read but not yet stored, counted as the
+	// capacity of the chunk buffers that hold them; default
+	// DefaultMaxInFlight, raised to what one chunk's buffer may take (see
+	// minInFlight), 17 MiB with the default chunk size.
 	MaxInFlight int64
 	// ReadLimit caps the bytes of file content read from the source per
 	// second, over all readers; 0 means no limit. Bursts of up to a
@@ -93,7 +95,7 @@ func (o BackupOptions) withDefaults(chunkMax uint32) (BackupOptions, error) {
 	if o.MaxInFlight <= 0 {
 		o.MaxInFlight = DefaultMaxInFlight
 	}
-	o.MaxInFlight = max(o.MaxInFlight, int64(chunkMax))
+	o.MaxInFlight = max(o.MaxInFlight, minInFlight(chunkMax))
 	if o.ReadLimit < 0 {
 		return o, fmt.Errorf("backup: negative ReadLimit %d", o.ReadLimit)
 	}
@@ -106,3 +108,10 @@ func (o BackupOptions) withDefaults(chunkMax uint32) (BackupOptions, error) {
 	}
 	return o, nil
 }
+
+// minInFlight is the least MaxInFlight for chunks of up to chunkMax bytes.
+// A reader waits until the capacity of a chunk's buffer fits, so a smaller
+// cap would make a backup wait forever for the first buffer larger than it.
+// Buffers are pooled and grown by append: one may hold twice the largest
+// chunk, and the pool keeps any of up to 1 MiB whatever it last held.
+func minInFlight(chunkMax uint32) int64 { return 2*int64(chunkMax) + 1<<20 }
