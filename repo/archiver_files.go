@@ -200,8 +200,7 @@ func (a *archiver) chunkFile(ctx context.Context, ch *chunk.Chunker, j *fileJob)
 
 // sendChunk hands the file's next chunk, in buf, to the savers.
 func (a *archiver) sendChunk(ctx context.Context, j *fileJob, buf *[]byte) error {
-	// Count the buffer's capacity: that is the memory it holds.
-	if err := a.mem.Acquire(ctx, int64(cap(*buf))); err != nil {
+	if err := a.mem.Acquire(ctx, a.weight(*buf)); err != nil {
 		return err
 	}
 	j.mu.Lock()
@@ -217,12 +216,19 @@ func (a *archiver) sendChunk(ctx context.Context, j *fileJob, buf *[]byte) error
 	}
 }
 
+// weight is what a chunk in buf counts against MaxInFlight: the buffer's
+// capacity, the memory it holds, but never more than the cap itself, which
+// could then never be granted.
+func (a *archiver) weight(buf []byte) int64 {
+	return min(int64(cap(buf)), a.opts.MaxInFlight)
+}
+
 // saveBlobs stores chunks until the queue closes.
 func (a *archiver) saveBlobs(ctx context.Context) error {
 	for b := range a.blobs {
 		data := *b.buf
 		id, _, err := a.w.SaveBlob(ctx, pack.DataBlob, data)
-		a.mem.Release(int64(cap(data)))
+		a.mem.Release(a.weight(data))
 		putChunkBuffer(b.buf)
 		if err != nil {
 			return err
