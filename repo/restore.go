@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cairnbackup/cairn/repo/backend"
 	"github.com/cairnbackup/cairn/source"
 	"golang.org/x/sync/errgroup"
 )
@@ -48,6 +49,7 @@ type restorer struct {
 	include, exclude source.Patterns
 	root             *Tree // the snapshot's root tree, for resolving hard links
 	window           *packWindow
+	trees            *treeAhead
 	base             string // opts.Path, cleaned; "." for the root
 
 	files   chan fileRestore  // to the workers, file by file
@@ -102,6 +104,8 @@ func (rs *restorer) run(ctx context.Context, sn *Snapshot) error {
 	defer stop()
 	rs.window = rs.r.newPackWindow(ctx)
 	defer rs.window.close()
+	rs.trees = newTreeAhead(ctx, rs.r, !backend.IsNearby(rs.r.be))
+	defer rs.trees.close()
 
 	g, gctx := errgroup.WithContext(ctx)
 	workers := 0

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -264,3 +265,43 @@ type failingWriter struct {
 }
 
 func (f failingWriter) WriteAt([]byte, int64) (int, error) { return 0, f.err }
+
+// TestRestoreLoadsTreesAhead: restoring from a backend with round trips
+// loads the trees of many directories several at once, and restores them
+// all; a filter keeps what it leaves out from being loaded.
+func TestRestoreLoadsTreesAhead(t *testing.T) {
+	fb := fault.New(mem.New())
+	r := initRepo(t, fb, Options{})
+	src := &testSource{}
+	src.add(source.Entry{Path: ".", Type: source.TypeDir, Perm: 0o755}, nil)
+	for i := range 60 {
+		d := fmt.Sprintf("d%02d", i)
+		src.add(source.Entry{Path: d, Type: source.TypeDir, Perm: 0o755}, nil)
+		src.add(source.Entry{Path: d + "/f", Type: source.TypeFile, Inode: uint64(i + 1)}, randomBytes(uint64(i), 100+i))
+	}
+	sn, err := r.Backup(t.Context(), src, BackupOptions{})
+	require.NoError(t, err)
+
+	var cur, most atomic.Int64
+	fb.FailOn(func(op fault.Op, h backend.Handle) error {
+		if op == fault.OpLoad && h.Type == backend.PackFile {
+			n := cur.Add(1)
+			for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+			}
+			time.Sleep(2 * time.Millisecond) // a round trip
+			cur.Add(-1)
+		}
+		return nil
+	})
+	tgt := newMemTarget() // files go one at a time: only trees load at once
+	require.NoError(t, reopen(t, fb).Restore(t.Context(), sn.ID, tgt, RestoreOptions{}))
+	requireRestored(t, src, tgt)
+	require.Greater(t, most.Load(), int64(2), "trees loaded several at once")
+
+	r = reopen(t, fb)
+	before := fb.Counts().Load
+	one := newMemTarget()
+	require.NoError(t, r.Restore(t.Context(), sn.ID, one, RestoreOptions{Include: []string{"/d07"}}))
+	require.Equal(t, src.data["d07/f"], one.data["d07/f"])
+	require.Equal(t, 4, fb.Counts().Load-before, "snapshot, root tree, d07's tree, its blob")
+}

@@ -13,6 +13,7 @@ import (
 // walk restores the entries of tree t, found at path dir, depth first in
 // name order.
 func (rs *restorer) walk(ctx context.Context, t *Tree, dir string, parallel bool) error {
+	rs.aheadOf(t, dir)
 	for i := range t.Nodes {
 		n := &t.Nodes[i]
 		p := joinPath(dir, n.Path)
@@ -42,7 +43,7 @@ func (rs *restorer) dir(ctx context.Context, n *Node, p string, parallel bool) e
 	if !rs.include.Empty() && !rs.include.MayMatchInside(p) {
 		return nil
 	}
-	sub, err := rs.r.LoadTree(ctx, n.Subtree)
+	sub, err := rs.trees.tree(ctx, n.Subtree)
 	if err != nil {
 		return fmt.Errorf("%s: %w", p, err)
 	}
@@ -62,6 +63,24 @@ func (rs *restorer) dir(ctx context.Context, n *Node, p string, parallel bool) e
 	}
 	rs.pending = rs.pending[:min(depth, len(rs.pending))]
 	return nil
+}
+
+// aheadOf starts loading the subtrees of t, found at dir, that the walk
+// will enter.
+func (rs *restorer) aheadOf(t *Tree, dir string) {
+	var ids []ID
+	for i := range t.Nodes {
+		n := &t.Nodes[i]
+		if n.Type != source.TypeDir {
+			continue
+		}
+		p := joinPath(dir, n.Path)
+		if rs.exclude.Match(p) || !rs.include.Empty() && !rs.include.MayMatchInside(p) {
+			continue
+		}
+		ids = append(ids, n.Subtree)
+	}
+	rs.trees.start(ids)
 }
 
 // makeDirs puts the directories leading to the entry about to be put.
