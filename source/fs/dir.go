@@ -31,6 +31,7 @@ type Source struct {
 	path    string // absolute, as given: what Info reports
 	opts    Options
 	exclude source.Patterns
+	ahead   readAhead
 	err     error // from Dir, returned by Walk and Count
 }
 
@@ -42,7 +43,7 @@ var (
 // Dir returns the source for the directory at path. It does no I/O; a bad
 // pattern in opts is reported by Walk and Count.
 func Dir(path string, opts Options) *Source {
-	s := &Source{path: filepath.Clean(path), opts: opts}
+	s := &Source{path: filepath.Clean(path), opts: opts, ahead: defaultReadAhead()}
 	if abs, err := filepath.Abs(path); err == nil {
 		s.path = abs
 	} else {
@@ -106,18 +107,10 @@ func (s *Source) walk(ctx context.Context, full bool, fn func(*source.Entry) err
 	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
 		return &iofs.PathError{Op: "walk", Path: s.path, Err: unix.ENOTDIR}
 	}
-	w := newWalker(ctx, s, full, fn)
-	w.rootDev = uint64(st.Dev)
+	w := newWalker(s, full, uint64(st.Dev))
 	e, err := w.entry(".", root, &st)
 	if err != nil {
 		return err
 	}
-	if err := fn(e); err != nil {
-		return err
-	}
-	names, err := readNames(root)
-	if err != nil {
-		return err
-	}
-	return w.children(".", root, names)
+	return newTraversal(s.ahead, w, fn).run(ctx, e, root)
 }

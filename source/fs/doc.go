@@ -12,8 +12,11 @@
 // directory's entries sorted, so a consumer can write each tree as it
 // completes without sorting it again.
 //
-// Every entry is lstat'ed when it is reached, not when its directory is
-// listed, so its metadata is as fresh as the walk allows. Metadata comes from
+// The walk reads ahead of its consumer: a few goroutines list directories and
+// lstat their entries in the order the walk will need them, at most a few
+// thousand entries ahead, while the walk function is called for one entry at
+// a time, in order, on the goroutine that called Walk. An entry's metadata is
+// thus a moment older than the call that hands it over. Metadata comes from
 // the raw stat and xattr calls: the setuid, setgid and sticky bits,
 // nanosecond times, device numbers and all extended attributes (sorted by
 // name) are kept as they are, and symbolic links are never followed below
@@ -56,8 +59,9 @@
 // # Memory
 //
 // The walk holds the sorted names of one directory per level of the current
-// path and a map of the files with several links seen so far; its memory
-// does not grow with the size of the tree otherwise.
+// path and of the directories it has listed ahead, the entries it has read
+// ahead (a fixed number of each) and a map of the files with several links
+// seen so far; its memory does not grow with the size of the tree otherwise.
 //
 // # Platform
 //

@@ -50,8 +50,10 @@ func (w *walker) entry(rel, abs string, st *unix.Stat_t) (*source.Entry, error) 
 			return nil, err
 		}
 	}
-	if typ == source.TypeFile {
-		w.content(e, abs, st)
+	if typ == source.TypeFile && w.full {
+		// Whether the file is a hard link to an earlier entry, which then
+		// needs no Open, is decided in walk order (traversal.link).
+		e.Open = opener(abs, st)
 	}
 	return e, nil
 }
@@ -87,24 +89,8 @@ func (w *walker) details(e *source.Entry, abs string) error {
 	return nil
 }
 
-// content makes e a hard link to an earlier entry or gives it an Open. It
-// runs last, once the entry can no longer fail, so a hard link never names
-// an entry that came with an error.
-func (w *walker) content(e *source.Entry, abs string, st *unix.Stat_t) {
-	if e.Links > 1 {
-		id := fileID{dev: e.Device, ino: e.Inode}
-		if first, ok := w.links[id]; ok {
-			e.Hardlink = first
-			return
-		}
-		w.links[id] = e.Path
-	}
-	if w.full {
-		e.Open = opener(abs, st)
-	}
-}
-
-// cachedName looks id up once per walk; an unknown id has the empty name.
+// cachedName looks id up once per walker (each goroutine of a walk has its
+// own cache); an unknown id has the empty name.
 func cachedName(cache map[uint32]string, id uint32, lookup func(string) (string, error)) string {
 	name, ok := cache[id]
 	if !ok {

@@ -1,106 +1,82 @@
 package fs
 
 import (
-	"context"
 	"errors"
 	iofs "io/fs"
 	"os"
 	"slices"
-	"strings"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/cairnbackup/cairn/source"
 )
 
-// walker is the state of one walk. Its memory is the hardlink map, the
-// name caches and the scratch buffer; the listings live on the stack of
-// children, one per level.
+// walker reads entries for one goroutine of a walk: the walk's settings,
+// shared, and this goroutine's name caches and xattr scratch buffer.
 type walker struct {
-	ctx     context.Context
-	fn      func(*source.Entry) error
 	exclude source.Patterns
 	markers []string
 	oneFS   bool
 	rootDev uint64
 	full    bool
 
-	links  map[fileID]string // first path of each file with several links
 	users  map[uint32]string
 	groups map[uint32]string
 	xbuf   []byte // scratch for xattr calls
 }
 
-// fileID identifies a file on the running system.
-type fileID struct{ dev, ino uint64 }
-
-func newWalker(ctx context.Context, s *Source, full bool, fn func(*source.Entry) error) *walker {
+// newWalker returns the walker of the goroutine that calls Walk, for s
+// whose root is on device rootDev; full as for Source.walk.
+func newWalker(s *Source, full bool, rootDev uint64) *walker {
 	return &walker{
-		ctx:     ctx,
-		fn:      fn,
 		exclude: s.exclude,
 		markers: s.opts.ExcludeIfPresent,
 		oneFS:   s.opts.OneFileSystem,
+		rootDev: rootDev,
 		full:    full,
-		links:   make(map[fileID]string),
 		users:   make(map[uint32]string),
 		groups:  make(map[uint32]string),
 	}
 }
 
-// children walks the entries of the directory rel, found at abs, whose
-// sorted names are given.
-func (w *walker) children(rel, abs string, names []string) error {
-	dir := strings.TrimSuffix(abs, "/") // the root may be "/"
-	for _, name := range names {
-		if err := w.ctx.Err(); err != nil {
-			return err
-		}
-		crel := name
-		if rel != "." {
-			crel = rel + "/" + name
-		}
-		if err := w.child(crel, dir+"/"+name); err != nil {
-			return err
-		}
-	}
-	return nil
+// clone returns a walker with w's settings and caches of its own, for
+// another goroutine.
+func (w *walker) clone() *walker {
+	c := *w
+	c.users = make(map[uint32]string)
+	c.groups = make(map[uint32]string)
+	c.xbuf = nil
+	return &c
 }
 
-// child emits the entry at rel and, for a directory, what is in it. Only an
-// error from fn or the context is returned; the others become entries.
-func (w *walker) child(rel, abs string) error {
+// child reads the entry at rel, found at abs. It is nil if the entry is
+// excluded, and has only Path and Err if it cannot be read. For a
+// directory the walk goes into, dir is its first job.
+func (w *walker) child(rel, abs string) (e *source.Entry, dir *job) {
 	if !w.exclude.Empty() && w.exclude.Match(rel) {
-		return nil
+		return nil, nil
 	}
 	var st unix.Stat_t
 	if err := lstat(abs, &st); err != nil {
-		return w.fail(rel, &iofs.PathError{Op: "lstat", Path: abs, Err: err})
+		return failed(rel, &iofs.PathError{Op: "lstat", Path: abs, Err: err}), nil
 	}
 	isDir := st.Mode&unix.S_IFMT == unix.S_IFDIR
 	if isDir && w.marked(abs) {
-		return nil
+		return nil, nil
 	}
 	e, err := w.entry(rel, abs, &st)
 	if err != nil {
-		return w.fail(rel, err)
+		return failed(rel, err), nil
 	}
-	if err := w.fn(e); err != nil {
-		return err
+	if isDir && (!w.oneFS || e.Device == w.rootDev) {
+		dir = newDirJob(rel, abs)
 	}
-	if !isDir || (w.oneFS && e.Device != w.rootDev) {
-		return nil
-	}
-	names, err := readNames(abs)
-	if err != nil {
-		return w.fail(rel, err)
-	}
-	return w.children(rel, abs, names)
+	return e, dir
 }
 
-// fail emits an entry that could not be read.
-func (w *walker) fail(rel string, err error) error {
-	return w.fn(&source.Entry{Path: rel, Err: err})
+// failed is the entry for rel that could not be read.
+func failed(rel string, err error) *source.Entry {
+	return &source.Entry{Path: rel, Err: err}
 }
 
 // marked reports whether the directory at abs holds one of the
