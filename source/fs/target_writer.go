@@ -17,12 +17,13 @@ import (
 // Under OverwriteIfChanged and OverwriteNever, Create looks at what is in
 // the way at once, so that a file left alone is not fetched.
 type fileWriter struct {
-	t      *Target
-	path   string
-	size   int64
-	sparse bool
-	same   func(*unix.Stat_t) bool // is what is there already the entry
-	meta   restoreMeta
+	t       *Target
+	path    string
+	size    int64
+	sparse  bool
+	same    func(*unix.Stat_t) bool // is what is there already the entry
+	checked bool                    // the overwrite policy has looked
+	meta    restoreMeta
 
 	mu   sync.Mutex // guards the fields below while the file is made
 	a    *restoreAt // the parent directory, held from the check on
@@ -65,6 +66,11 @@ func (t *Target) create(e *source.Entry, eager bool) (*fileWriter, error) {
 		w.release()
 		return nil, err
 	}
+	if !eager {
+		// The file may wait long for its content: hold no directory.
+		w.release()
+		w.a = nil
+	}
 	return w, nil
 }
 
@@ -75,7 +81,19 @@ func (w *fileWriter) check() (leave bool, err error) {
 	}
 	same := w.same
 	w.same = nil // e is not needed any more
+	w.checked = true
 	return w.t.prepare(w.a, same)
+}
+
+// reopen opens the parent directory again after check let it go, and
+// looks whether the name is still vacant.
+func (w *fileWriter) reopen() (err error) {
+	if w.a, err = w.t.openParent(w.path); err != nil {
+		return err
+	}
+	st, err := w.a.lstat()
+	w.a.vacant = st == nil && err == nil
+	return err
 }
 
 // open makes the file, once. w.mu held.
@@ -84,7 +102,13 @@ func (w *fileWriter) open() error {
 		return w.werr
 	}
 	if w.a == nil {
-		if _, err := w.check(); err != nil { // OverwriteAlways: never leaves
+		var err error
+		if w.checked {
+			err = w.reopen()
+		} else {
+			_, err = w.check() // OverwriteAlways: never leaves
+		}
+		if err != nil {
 			w.werr = err
 			return err
 		}
