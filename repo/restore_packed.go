@@ -27,16 +27,24 @@ import (
 // written by all workers at once. Batches overlap (workers never wait for
 // a batch to end), and the files started but not finished are bounded,
 // which bounds open descriptors and the plan's memory.
-const (
-	packedBatchFiles = 1024      // files per batch
-	packedBatchBytes = 256 << 20 // content bytes per batch, but at least one file
-	packedOpenFiles  = 2048      // files started and not finished
-	// packedRangeGap is the largest gap between two needed blobs that one
-	// read goes through rather than stopping and starting anew, where reads
-	// cost a round trip. A gap's bytes may be needed by another batch and
-	// read again then.
-	packedRangeGap = 256 << 10
+//
+// Batches are large, so that a restore reads few stretches of each pack:
+// from an object store, each is a request. A file started holds nothing
+// until its first blob arrives, and is closed when its last is written,
+// so the open descriptors are those of files whose blobs span the packs
+// being read, at most packedOpenFiles. They are variables for tests.
+var (
+	packedFirstBatch       = 128   // files in the first batch, doubling after each
+	packedBatchFiles       = 8192  // files per batch, at most
+	packedOpenFiles        = 16384 // files started and not finished
+	packedBatchBytes int64 = 256 << 20
 )
+
+// packedRangeGap is the largest gap between two needed blobs that one read
+// goes through rather than stopping and starting anew, where reads cost a
+// round trip. A gap's bytes may be needed by another batch and read again
+// then.
+const packedRangeGap = 256 << 10
 
 // packedRestore is the state of a restore by pack.
 type packedRestore struct {
@@ -46,8 +54,9 @@ type packedRestore struct {
 	open *semaphore.Weighted // files started and not finished
 	gap  uint32              // see packedRangeGap; 0 where reads are cheap
 
-	batch packBatch   // filled by the walk
-	locs  []blobPlace // scratch for add
+	batch      packBatch   // filled by the walk
+	batchFiles int         // files that end it: few at first, so that the workers start at once
+	locs       []blobPlace // scratch for add
 
 	mu   sync.Mutex
 	live map[*packedFile]struct{} // started, not finished
@@ -94,7 +103,8 @@ type packBatch struct {
 
 func newPackedRestore(rs *restorer, t source.WriterAtTarget) *packedRestore {
 	p := &packedRestore{rs: rs, t: t, jobs: make(chan *packJob, rs.opts.Workers),
-		open: semaphore.NewWeighted(packedOpenFiles), gap: packedRangeGap, live: make(map[*packedFile]struct{})}
+		open: semaphore.NewWeighted(int64(packedOpenFiles)), gap: packedRangeGap, live: make(map[*packedFile]struct{})}
+	p.batchFiles = min(packedFirstBatch, packedBatchFiles)
 	if backend.IsNearby(rs.r.be) {
 		p.gap = 0
 	}
@@ -136,7 +146,8 @@ func (p *packedRestore) add(ctx context.Context, f fileRestore) error {
 	p.plan(pf)
 	p.batch.files++
 	p.batch.bytes += size
-	if p.batch.files >= packedBatchFiles || p.batch.bytes >= packedBatchBytes {
+	if p.batch.files >= p.batchFiles || p.batch.bytes >= packedBatchBytes {
+		p.batchFiles = min(2*p.batchFiles, packedBatchFiles)
 		return p.flush(ctx)
 	}
 	return nil

@@ -109,6 +109,14 @@ func smallPackRepo(t *testing.T, be backend.Backend) *Repository {
 	return r
 }
 
+// smallBatches makes batches and the bound on open files small for the
+// test, so that a few thousand files exceed them.
+func smallBatches(t *testing.T) {
+	first, files, open := packedFirstBatch, packedBatchFiles, packedOpenFiles
+	packedFirstBatch, packedBatchFiles, packedOpenFiles = 512, 512, 1024
+	t.Cleanup(func() { packedFirstBatch, packedBatchFiles, packedOpenFiles = first, files, open })
+}
+
 // nearby marks a backend as backend.Nearby.
 type nearby struct{ backend.Backend }
 
@@ -119,6 +127,7 @@ func (nearby) Nearby() bool { return true }
 // blobs, the large file spans several packs and the files outnumber a
 // batch; from a remote one, it reads each pack in a few ranges.
 func TestRestoreByPackReadsEachRangeOnce(t *testing.T) {
+	smallBatches(t)
 	fb := fault.New(mem.New())
 	r := smallPackRepo(t, fb)
 	src := manyFilesSource(3 * packedBatchFiles)
@@ -154,6 +163,7 @@ func TestRestoreByPackReadsEachRangeOnce(t *testing.T) {
 // TestRestoreByPackBoundsOpenFiles: files started and not finished never
 // exceed packedOpenFiles, with more files than that.
 func TestRestoreByPackBoundsOpenFiles(t *testing.T) {
+	smallBatches(t)
 	r, _ := newMemRepo(t)
 	src := manyFilesSource(3 * packedOpenFiles)
 	sn, err := r.Backup(t.Context(), src, BackupOptions{})
