@@ -113,7 +113,7 @@ func newPackedRestore(rs *restorer, t source.WriterAtTarget) *packedRestore {
 
 // add starts file f and plans its blobs. It runs on the walk's goroutine.
 func (p *packedRestore) add(ctx context.Context, f fileRestore) error {
-	size, err := p.place(f)
+	size, err := p.place(ctx, f)
 	if err != nil {
 		return err
 	}
@@ -155,13 +155,13 @@ func (p *packedRestore) add(ctx context.Context, f fileRestore) error {
 
 // place looks up where f's blobs are, into p.locs, and checks that they
 // add up to its size.
-func (p *packedRestore) place(f fileRestore) (int64, error) {
+func (p *packedRestore) place(ctx context.Context, f fileRestore) (int64, error) {
 	p.locs = p.locs[:0]
 	var size int64
 	for _, id := range f.content {
 		loc, ok := p.rs.r.idx.Lookup(pack.Handle{Type: pack.DataBlob, ID: id})
 		if !ok {
-			_, err := p.rs.r.LoadBlob(context.Background(), pack.DataBlob, id, nil) // names the missing blob
+			_, err := p.rs.r.LoadBlob(ctx, pack.DataBlob, id, nil) // names the missing blob, reading nothing
 			return 0, fmt.Errorf("%s: %w", f.entry.Path, err)
 		}
 		p.locs = append(p.locs, blobPlace{id: id, loc: loc})
